@@ -1,0 +1,1 @@
+"""Capture stage: file formats and link/IP/transport decoding into packet columns."""

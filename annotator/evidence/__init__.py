@@ -1,0 +1,1 @@
+"""Evidence stage: payload fingerprints, what protocol the bytes really speak."""

@@ -1,0 +1,1 @@
+"""Flow stage: packet columns into bidirectional flows with a client and a server."""

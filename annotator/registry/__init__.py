@@ -1,0 +1,1 @@
+"""Registry stage: the IANA Service Name and Transport Protocol Port Number Registry."""

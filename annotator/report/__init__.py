@@ -1,0 +1,1 @@
+"""Report stage: terminal summary, HTML, Markdown, CSV, JSON, JSONL, Parquet."""

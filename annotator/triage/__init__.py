@@ -1,0 +1,1 @@
+"""Triage stage: flows x registry x evidence into labels, flags and severity."""
