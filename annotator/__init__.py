@@ -1,3 +1,65 @@
-"""annotator: label capture flows by IANA-registered service and flag what needs a look."""
+"""annotator: label capture flows by IANA-registered service and flag what needs a look.
+
+The public face is small (it is pinned by tests/test_public_api.py)::
+
+    import annotator
+    result = annotator.annotate("capture.pcap")     # AnnotateResult
+    result.flows                                    # pandas DataFrame, one row per flow
+    result.findings, result.other, result.accounting, result.registry
+    table = annotator.read_flows("capture.pcap")    # the flow stage alone
+    registry = annotator.load_registry()            # the registry in use, or any file
+
+``annotator.report`` writes reports (``write_report``) and ``annotator.plot``
+draws charts; both load on first use so that ``import annotator`` stays quick.
+Every error raised on purpose derives from :class:`AnnotatorError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from annotator._api import annotate, read_flows
+from annotator.errors import (
+    AnnotatorError,
+    CaptureError,
+    DecompressionBombError,
+    InputError,
+    RegistryError,
+    UpdateError,
+    UsageError,
+)
+from annotator.registry import Record, Registry
+from annotator.registry.loaders import load_registry
+from annotator.result import AnnotateResult, CaptureInfo, FlowTable, Partial
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AnnotateResult",
+    "AnnotatorError",
+    "CaptureError",
+    "CaptureInfo",
+    "DecompressionBombError",
+    "FlowTable",
+    "InputError",
+    "Partial",
+    "Record",
+    "Registry",
+    "RegistryError",
+    "UpdateError",
+    "UsageError",
+    "__version__",
+    "annotate",
+    "load_registry",
+    "read_flows",
+]
+
+_LAZY_SUBMODULES = ("plot", "report")
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``annotator.plot`` and ``annotator.report`` on first use."""
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"annotator.{name}")
+    raise AttributeError(f"module 'annotator' has no attribute {name!r}")

@@ -1,1 +1,32 @@
-"""Triage stage: flows x registry x evidence into labels, flags and severity."""
+"""Triage stage: flows x registry x evidence into labels, flags and severity.
+
+:func:`triage` is the whole stage: the registry join (:mod:`.join`), the
+evidence columns from the fingerprints, the verdict and flags
+(:mod:`.evaluate`, one rule per flag in :mod:`.rules`, flags declared as data
+in :mod:`.flags`), and the findings table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from annotator.evidence import fingerprint_flows
+from annotator.registry import Registry
+from annotator.result import FlowTable
+from annotator.triage.evaluate import build_findings, evaluate
+from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
+from annotator.triage.join import join_registry
+
+__all__ = ["CAVEAT", "FLAGS", "SEVERITIES", "Flag", "triage"]
+
+
+def triage(table: FlowTable, registry: Registry) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Label, fingerprint and flag every flow of ``table``; return (flows, findings)."""
+    flows = join_registry(table.flows, registry)
+    evidence = fingerprint_flows(table.flows, table.payload_c2s, table.payload_s2c)
+    for column in ("observed_protocol", "server_name", "evidence_detail"):
+        flows[column] = evidence[column].astype("string")
+    flows["cleartext_credentials"] = evidence["cleartext_credentials"].astype(bool)
+    flows = evaluate(flows)
+    findings = build_findings(flows)
+    return flows.drop(columns=["other_transports"]), findings

@@ -1,0 +1,111 @@
+"""The library's entry points, wired stage to stage (capture -> flows -> triage)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from annotator.flows import read_flows as _read_flows
+from annotator.registry import Registry
+from annotator.registry.loaders import load_registry
+from annotator.result import AnnotateResult, FlowTable
+
+Source = str | PathLike[str] | BinaryIO
+Sources = Source | Sequence[Source]
+
+#: Column order of ``AnnotateResult.flows`` (documented in docs/output.md).
+FLOW_COLUMNS = (
+    "transport",
+    "ip_version",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "vlan_id",
+    "first_seen",
+    "last_seen",
+    "duration_s",
+    "packets",
+    "bytes",
+    "packets_c2s",
+    "packets_s2c",
+    "bytes_c2s",
+    "bytes_s2c",
+    "tcp_flags",
+    "direction_basis",
+    "port_class",
+    "service",
+    "services",
+    "description",
+    "registry_status",
+    "registry_notes",
+    "unauthorized_use",
+    "observed_protocol",
+    "server_name",
+    "evidence_detail",
+    "evidence",
+    "label_basis",
+    "flags",
+    "severity",
+    "cleartext_credentials",
+    "community_id",
+    "first_frame",
+    "wireshark_filter",
+    "capture",
+)
+
+
+def _registry(registry: Registry | str | PathLike[str] | None) -> Registry:
+    if isinstance(registry, Registry):
+        return registry
+    return load_registry(registry)
+
+
+def read_flows(
+    paths: Sources, *, registry: Registry | str | PathLike[str] | None = None, **options: Any
+) -> FlowTable:
+    """Read one capture (or several, in order, as one capture) into a flow table.
+
+    ``registry`` (a :class:`Registry`, a registry file, or None for the
+    default) decides direction when no handshake was seen.  ``options`` pass
+    through to :func:`annotator.flows.read_flows` (idle timeouts, payload
+    limits, progress callback).
+    """
+    return _read_flows(paths, registry=_registry(registry), **options)
+
+
+def annotate(
+    paths: Sources, registry: Registry | str | PathLike[str] | None = None, **options: Any
+) -> AnnotateResult:
+    """Annotate a capture: flows labelled by registered service, checked, flagged.
+
+    ``paths`` is a capture path, ``"-"`` for standard input, a binary file
+    object, or a list of them read in order as one capture.  ``registry`` is a
+    :class:`Registry`, a registry file in any supported form, or None for the
+    default (``$ANNOTATOR_REGISTRY``, the cached update, the bundled snapshot).
+    Returns an :class:`AnnotateResult` with ``.flows`` (one row per flow),
+    ``.findings``, ``.other``, ``.accounting``, ``.captures``, ``.registry``.
+    """
+    from annotator.triage import triage
+
+    started = pd.Timestamp.now(tz="UTC")
+    reg = _registry(registry)
+    table = _read_flows(paths, registry=reg, **options)
+    flows, findings = triage(table, reg)
+    flows = flows[
+        [c for c in FLOW_COLUMNS if c in flows.columns]
+        + [c for c in flows.columns if c not in FLOW_COLUMNS]
+    ]
+    return AnnotateResult(
+        flows=flows.reset_index(drop=True),
+        findings=findings,
+        other=table.other,
+        accounting=table.accounting,
+        captures=table.captures,
+        registry=reg,
+        partial=list(table.partial),
+        started_at=started,
+    )

@@ -1,0 +1,234 @@
+"""The ``annotate`` command: a thin layer over the library (the library never imports it).
+
+Exit codes (the same for every subcommand)::
+
+    0   success
+    1   a finding at or above --fail-on
+    2   usage error, or an input (capture, registry) that cannot be read at all
+    3   partial capture: results for what was readable, the rest accounted
+    70  internal error (a bug: please report it; ANNOTATOR_DEBUG=1 shows the traceback)
+
+When several apply, 2 wins over 1, and 1 over 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from annotator.errors import AnnotatorError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+EXIT_PARTIAL = 3
+EXIT_INTERNAL = 70
+
+FORMATS = ("terminal", "html", "markdown", "json", "jsonl", "csv", "parquet")
+FAIL_ON = ("high", "medium", "low", "info", "never")
+
+EPILOG = """\
+examples:
+  annotate capture.pcap                      triage summary in the terminal
+  annotate capture.pcapng.gz -o report.html  self-contained HTML report
+  annotate a.pcap b.pcap -o flows.csv -o flows.parquet
+  annotate capture.pcap --format jsonl       one JSON object per flow on stdout (for SIEMs)
+  tcpdump -w - | annotate -                  read standard input
+  annotate capture.pcap --fail-on high       exit 1 when a high-severity finding is present
+  annotate registry lookup 443/tcp           what the registry says about a port
+  annotate registry update                   fetch IANA's current registry into the cache
+
+exit codes: 0 ok, 1 finding at/above --fail-on, 2 usage or unreadable input,
+3 partial capture (results for what was readable); 2 wins over 1, 1 over 3.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``annotate CAPTURE...`` (``annotate registry ...`` has its own)."""
+    from annotator import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="annotate",
+        description=(
+            "Label the flows of a packet capture by IANA-registered service, check each "
+            "label against what the traffic actually speaks, and flag what needs a look. "
+            "See also: annotate registry --help."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "captures",
+        nargs="+",
+        metavar="CAPTURE",
+        help="pcap or pcapng file, optionally gzip/bzip2/xz/zstd-compressed; "
+        "'-' reads standard input; several files are read as one capture",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write a report; the format follows the extension (.html, .md, "
+        ".json, .jsonl, .csv, .parquet); '-' is standard output; repeatable",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="report format for standard output or for an -o without a known "
+        "extension (default: terminal summary)",
+    )
+    parser.add_argument(
+        "--registry",
+        metavar="FILE",
+        help="registry file (IANA XML or CSV, or text pasted from IANA's page); "
+        "default: $ANNOTATOR_REGISTRY, the cached update, the bundled snapshot",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="never",
+        metavar="SEVERITY",
+        help="exit 1 when a finding reaches SEVERITY (high, medium, low, info; default: never)",
+    )
+    parser.add_argument(
+        "--defang",
+        action="store_true",
+        help="defang indicators in human-facing reports (hxxp://, example[.]com)",
+    )
+    parser.add_argument(
+        "--max-flows",
+        type=_positive_int,
+        default=5000,
+        metavar="N",
+        help="cap on the flow table in HTML and Markdown reports (default 5000)",
+    )
+    parser.add_argument(
+        "--no-bomb-guard",
+        action="store_true",
+        help="lift the size and ratio limits on compressed input",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--version", action="version", version=f"annotate {__version__}")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fail_on_reached(result, threshold: str) -> bool:  # noqa: ANN001
+    from annotator.triage.flags import SEVERITY_RANK
+
+    if threshold == "never" or result.findings.empty:
+        return False
+    limit = SEVERITY_RANK[threshold]
+    return any(SEVERITY_RANK[str(s)] <= limit for s in result.findings["severity"])
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    """Annotate the captures and write what was asked; return the exit code."""
+    import annotator
+    from annotator.report import render_terminal, write_report
+
+    options: dict[str, object] = {}
+    if args.no_bomb_guard:
+        options["bomb_guard"] = False
+    if not args.no_progress and sys.stderr.isatty():
+        options["progress"] = True
+    captures = [sys.stdin.buffer if c == "-" else c for c in args.captures]
+    inputs = [c for c in args.captures if c != "-"]
+    result = annotator.annotate(
+        captures if len(captures) > 1 else captures[0], registry=args.registry, **options
+    )
+
+    if args.output:
+        for destination in args.output:
+            write_report(
+                result,
+                destination,
+                fmt=_report_format(args.format, destination),
+                defang=args.defang,
+                max_flows=args.max_flows,
+                inputs=inputs,
+            )
+    elif args.format in (None, "terminal"):
+        render_terminal(result, defang=args.defang)
+    else:
+        write_report(
+            result,
+            "-",
+            fmt=args.format,
+            defang=args.defang,
+            max_flows=args.max_flows,
+            inputs=inputs,
+        )
+
+    for partial in result.partial:
+        print(
+            f"annotate: {partial.capture}: partial capture: {partial.reason} "
+            f"at byte {partial.offset}; results cover what was readable",
+            file=sys.stderr,
+        )
+    if _fail_on_reached(result, args.fail_on):
+        return EXIT_FINDINGS
+    return EXIT_PARTIAL if result.partial else EXIT_OK
+
+
+def _report_format(fmt: str | None, destination: str) -> str | None:
+    """An explicit --format applies only where the extension does not decide."""
+    if fmt in (None, "terminal"):
+        return None
+    known = (".html", ".htm", ".md", ".markdown", ".json", ".jsonl", ".csv", ".parquet")
+    return None if destination.lower().endswith(known) else fmt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``annotate`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["registry"]:
+            from annotator._cli_registry import run_registry_main
+
+            return run_registry_main(argv[1:])
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # argparse already printed usage or --help/--version
+            return int(stop.code or 0) and EXIT_INPUT
+        return run_annotate(args)
+    except AnnotatorError as err:
+        print(f"annotate: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("annotate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our standard output went away (e.g. `| head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as err:  # a bug: one line, unless asked for the traceback
+        if os.environ.get("ANNOTATOR_DEBUG"):
+            raise
+        where = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+        print(
+            f"annotate: internal error: {where} (set ANNOTATOR_DEBUG=1 for the traceback; "
+            "please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""Flows x registry x evidence -> verdict, label basis, flags, severity, findings.
+
+The stage takes the flow table (after :func:`annotator.triage.join.join_registry`
+and the evidence columns) and adds:
+
+``evidence``
+    ``consistent`` when the observed protocol is one the registered service is
+    known to speak (see :data:`annotator.evidence.CONSISTENT_SERVICES`),
+    ``contradicts`` when a protocol was recognised and the port's service is
+    not among those it is consistent with, ``none`` when there is no payload,
+    nothing was recognised, or there is no registered service to compare with.
+``label_basis``
+    ``confirmed-by-traffic`` when the verdict is consistent,
+    ``registration-only`` when the label rests on the registration alone, and
+    null when there is no label.
+``flags`` / ``severity``
+    Every flag whose rule holds (:mod:`annotator.triage.rules`), and the most
+    urgent severity among them.
+``wireshark_filter``
+    A display filter that isolates the flow in Wireshark.
+
+Findings group flagged flows by (flag, transport, server, port, observed
+protocol), so one noisy server is one finding, not ten thousand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from annotator.evidence import PROTOCOLS, is_consistent
+from annotator.triage.flags import FLAGS, SEVERITIES, SEVERITY_RANK
+from annotator.triage.rules import RULES
+
+VERDICTS = ("consistent", "contradicts", "none")
+#: Categories of the ``severity`` columns, least to most urgent, so that
+#: ``flows.severity >= "medium"`` reads naturally and ``max()`` is the worst.
+SEVERITY_ORDER = list(reversed(SEVERITIES))
+LABEL_BASES = ("registration-only", "confirmed-by-traffic")
+FINDING_COLUMNS = (
+    "severity",
+    "flag",
+    "title",
+    "detail",
+    "attack",
+    "transport",
+    "server_ip",
+    "server_port",
+    "service",
+    "observed_protocol",
+    "server_name",
+    "flows",
+    "clients",
+    "bytes",
+    "first_seen",
+    "last_seen",
+    "flow_index",
+)
+
+
+def evidence_verdict(flows: pd.DataFrame) -> pd.Categorical:
+    """Compare each flow's observed protocol with the services registered at its port."""
+    observed = flows["observed_protocol"].to_numpy(dtype=object, na_value=None)
+    services = flows["services"].to_numpy(dtype=object)
+    has_service = flows["service"].notna().to_numpy()
+    verdict = np.full(len(flows), "none", dtype=object)
+    cache: dict[tuple[str, tuple[str, ...]], bool] = {}
+    for i in np.flatnonzero(has_service & pd.notna(observed)):
+        key = (observed[i], tuple(services[i]))
+        if key not in cache:
+            cache[key] = is_consistent(key[0], key[1])
+        verdict[i] = "consistent" if cache[key] else "contradicts"
+    return pd.Categorical(verdict, categories=list(VERDICTS))
+
+
+def _label_basis(flows: pd.DataFrame) -> pd.Categorical:
+    basis = np.where(
+        flows["evidence"].to_numpy() == "consistent", "confirmed-by-traffic", "registration-only"
+    ).astype(object)
+    basis[flows["service"].isna().to_numpy()] = None
+    return pd.Categorical(basis, categories=list(LABEL_BASES))
+
+
+def _flags_and_severity(flows: pd.DataFrame) -> tuple[list[list[str]], pd.Categorical]:
+    """Evaluate every rule once over the whole table and encode rows as bit sets."""
+    ids = list(RULES)
+    codes = np.zeros(len(flows), dtype=np.int64)
+    for bit, flag_id in enumerate(ids):
+        codes |= RULES[flag_id](flows).astype(np.int64) << bit
+    flag_lists: dict[int, list[str]] = {}
+    severity_of: dict[int, str | None] = {}
+    for code in np.unique(codes):
+        names = [ids[b] for b in range(len(ids)) if code >> b & 1]
+        flag_lists[int(code)] = names
+        severity_of[int(code)] = (
+            min((FLAGS[f].severity for f in names), key=SEVERITY_RANK.__getitem__)
+            if names
+            else None
+        )
+    flags = [list(flag_lists[c]) for c in codes.tolist()]
+    severity = pd.Categorical(
+        [severity_of[c] for c in codes.tolist()],
+        categories=SEVERITY_ORDER,
+        ordered=True,
+    )
+    return flags, severity
+
+
+def wireshark_filters(flows: pd.DataFrame) -> pd.Series:
+    """A Wireshark display filter isolating each flow (addresses, ports, VLAN)."""
+    if flows.empty:
+        return pd.Series([], dtype="string", index=flows.index)
+    af = pd.Series(
+        np.where(flows["ip_version"].to_numpy() == 6, "ipv6.addr", "ip.addr"), index=flows.index
+    )
+    proto = flows["transport"].astype(str)
+    cport = flows["client_port"].astype("Int64").astype(str)
+    sport = flows["server_port"].astype("Int64").astype(str)
+    text = (
+        af
+        + "=="
+        + flows["client_ip"].astype(str)
+        + " && "
+        + af
+        + "=="
+        + flows["server_ip"].astype(str)
+    )
+    same = (cport == sport).to_numpy()
+    text = text + " && " + proto + ".port==" + cport
+    text = text.where(same, text + " && " + proto + ".port==" + sport)
+    vlan = flows["vlan_id"]
+    tagged = vlan.notna().to_numpy()
+    if tagged.any():
+        text = text.where(~tagged, text + " && vlan.id==" + vlan.astype("Int64").astype(str))
+    return text.astype("string")
+
+
+def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
+    """Add verdict, label basis, flags, severity and Wireshark filter columns."""
+    out = flows.copy()
+    out["evidence"] = evidence_verdict(out)
+    out["label_basis"] = _label_basis(out)
+    flags, severity = _flags_and_severity(out)
+    out["flags"] = flags
+    out["severity"] = severity
+    out["wireshark_filter"] = wireshark_filters(out)
+    return out
+
+
+def _protocol_name(protocol: object) -> str:
+    if protocol is None or pd.isna(protocol):
+        return "an unrecognised protocol"
+    return PROTOCOLS.get(str(protocol), str(protocol))
+
+
+def _detail(flag: str, row: pd.Series) -> str:
+    """One plain sentence saying what this finding is about."""
+    where = f"{row['server_port']}/{row['transport']}"
+    service = row["service"] if pd.notna(row["service"]) else None
+    spoken = _protocol_name(row["observed_protocol"])
+    if flag == "protocol-mismatch":
+        return f"{where} is registered to {service}, but the traffic speaks {spoken}"
+    if flag == "port-zero":
+        return f"traffic uses port 0 ({row['transport']})"
+    if flag == "known-protocol-unregistered-port":
+        return f"{spoken} on {where}, which has no current assignment for {row['transport']}"
+    if flag == "unauthorized-use-reported":
+        label = f" ({service})" if service else ""
+        return f"{where}{label}: IANA records unauthorized use: {row['unauthorized_use']}"
+    if flag == "reserved-port":
+        return f"{where} is reserved in the registry"
+    if flag == "cleartext-authentication":
+        return f"credentials seen in clear text ({spoken}) to {row['server_ip']} on {where}"
+    if flag == "unassigned-port":
+        return f"{where} has no assignment in the registry"
+    if flag == "deassigned-or-historic":
+        notes = row["registry_notes"] if pd.notna(row["registry_notes"]) else "de-assigned"
+        return f"{where} has only de-assigned or historic registrations: {notes}"
+    if flag == "transport-not-registered":
+        return f"port {row['server_port']} is assigned for {row['other_transports']} only, not {row['transport']}"
+    if flag == "dynamic-port-server":
+        return f"{row['server_ip']} serves on dynamic port {where}"
+    if flag == "port-only-label":
+        return (
+            f"labelled {service} from the port registration alone; the traffic does not confirm it"
+        )
+    return FLAGS[flag].explanation
+
+
+def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
+    """Group flagged flows into findings, most urgent first, then by bytes."""
+    pieces = []
+    for flag_id, rule in RULES.items():
+        hit = np.flatnonzero(rule(flows))
+        if hit.size:
+            part = flows.iloc[hit][
+                [
+                    "transport",
+                    "server_ip",
+                    "server_port",
+                    "client_ip",
+                    "service",
+                    "observed_protocol",
+                    "server_name",
+                    "bytes",
+                    "first_seen",
+                    "last_seen",
+                    "unauthorized_use",
+                    "registry_notes",
+                    "other_transports",
+                ]
+            ].copy()
+            part["flag"] = flag_id
+            part["flow_index"] = hit
+            pieces.append(part)
+    if not pieces:
+        return _empty_findings()
+    long = pd.concat(pieces, ignore_index=True)
+    long["_proto_key"] = long["observed_protocol"].astype(object).fillna("")
+    long["transport"] = long["transport"].astype(str)
+    keys = ["flag", "transport", "server_ip", "server_port", "_proto_key"]
+    grouped = long.groupby(keys, sort=False, dropna=False)
+    first = grouped.first()
+    agg = pd.DataFrame(
+        {
+            "flows": grouped.size(),
+            "clients": grouped["client_ip"].nunique(),
+            "bytes": grouped["bytes"].sum(),
+            "first_seen": grouped["first_seen"].min(),
+            "last_seen": grouped["last_seen"].max(),
+            "flow_index": grouped["flow_index"].agg(list),
+        }
+    )
+    for col in (
+        "service",
+        "observed_protocol",
+        "server_name",
+        "unauthorized_use",
+        "registry_notes",
+        "other_transports",
+    ):
+        agg[col] = first[col]
+    agg = agg.reset_index().drop(columns="_proto_key")
+    agg["severity"] = [FLAGS[f].severity for f in agg["flag"]]
+    agg["title"] = [FLAGS[f].title for f in agg["flag"]]
+    agg["attack"] = pd.array([FLAGS[f].attack for f in agg["flag"]], dtype="string")
+    agg["detail"] = [
+        _detail(f, row) for f, (_, row) in zip(agg["flag"], agg.iterrows(), strict=True)
+    ]
+    agg["severity"] = pd.Categorical(agg["severity"], categories=SEVERITY_ORDER, ordered=True)
+    agg = agg.sort_values(["severity", "bytes"], ascending=[False, False], kind="stable")
+    return agg[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+def _empty_findings() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
+    frame["severity"] = pd.Categorical([], categories=SEVERITY_ORDER, ordered=True)
+    return frame

@@ -1,0 +1,102 @@
+"""The registry join: each flow's (server port, transport) against the loaded registry.
+
+Vectorized over the flow table: the registry resolves every (transport, port)
+pair to a *slot* (the records that apply there, already ordered and with the
+current name picked out), and the join is a ``take`` on the per-slot table.
+
+Columns added to the flow table:
+
+``port_class``
+    RFC 6335 range of the server port: ``system`` (0-1023), ``user``
+    (1024-49151) or ``dynamic`` (49152-65535).
+``service`` / ``services``
+    The current primary service name (never a historic alias) and every name
+    registered there, in registry order.
+``description``, ``registry_notes``, ``unauthorized_use``
+    The registry's words for that port and transport.
+``registry_status``
+    ``assigned``, ``reserved``, ``unassigned``, ``historic`` (only de-assigned
+    or historic records remain) or ``dynamic`` (nothing is assigned in the
+    dynamic range, so it is not "unassigned").
+``other_transports``
+    Transports for which this port does have a current assignment when this
+    flow's transport has none (drives the ``transport-not-registered`` flag).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from annotator.registry import TRANSPORTS, Registry
+
+TRANSPORT_CODE = {name: code for code, name in enumerate(TRANSPORTS)}
+PORT_CLASSES = ("system", "user", "dynamic")
+REGISTRY_STATUSES = ("assigned", "reserved", "unassigned", "historic", "dynamic")
+
+
+def port_classes(ports: np.ndarray) -> np.ndarray:
+    """RFC 6335 class of each port as an index into :data:`PORT_CLASSES`."""
+    ports = np.asarray(ports, dtype=np.int64)
+    return np.where(ports < 1024, 0, np.where(ports < 49152, 1, 2)).astype(np.int8)
+
+
+def _take(column: pd.Series, slots: np.ndarray, default: object = None) -> np.ndarray:
+    """``column[slots]`` as an object array, with ``default`` where the slot is -1.
+
+    Blank registry text ("" or NA) becomes ``default`` too: reports want null.
+    The cleaning runs over the (small) slot table, never per flow.
+    """
+    values = column.to_numpy(dtype=object).copy()
+    blank = pd.isna(column).to_numpy() | (column.astype(object) == "").to_numpy()
+    values[blank] = default
+    out = np.full(len(slots), default, dtype=object)
+    hit = slots >= 0
+    out[hit] = values[slots[hit]]
+    return out
+
+
+def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Return ``flows`` with the registry columns described in the module docstring."""
+    out = flows.copy()
+    n = len(out)
+    ports = out["server_port"].to_numpy(dtype=np.int64, na_value=0)
+    codes = out["transport"].astype(str).map(TRANSPORT_CODE).to_numpy(dtype=np.int64)
+    slots = registry.slot_ids(ports, codes)
+    table = registry.slots
+
+    klass = port_classes(ports)
+    out["port_class"] = pd.Categorical.from_codes(klass, categories=list(PORT_CLASSES))
+
+    service = _take(table["service"], slots)
+    services = _take(table["services"], slots)
+    out["service"] = pd.array(service, dtype="string")
+    out["services"] = [list(s) if s else [] for s in services]
+    out["description"] = pd.array(_take(table["description"], slots), dtype="string")
+    out["registry_notes"] = pd.array(_take(table["notes"], slots), dtype="string")
+    out["unauthorized_use"] = pd.array(_take(table["unauthorized_use"], slots), dtype="string")
+
+    slot_status = _take(table["status"], slots, default="unassigned")
+    historic_only = _take(table["historic_only"], slots, default=False).astype(bool)
+    has_current = pd.notna(out["service"]).to_numpy()
+    status = np.where(
+        has_current,
+        "assigned",
+        np.where(
+            historic_only,
+            "historic",
+            np.where(slot_status == "reserved", "reserved", "unassigned"),
+        ),
+    ).astype(object)
+    status[(klass == 2) & ~has_current & (slots < 0)] = "dynamic"
+    out["registry_status"] = pd.Categorical(status, categories=list(REGISTRY_STATUSES))
+
+    # Where this transport has no current assignment, which others do?
+    other = np.full(n, "", dtype=object)
+    if n:
+        for code, name in enumerate(TRANSPORTS):
+            elsewhere = registry.assigned_mask(ports, np.full(n, code, dtype=np.int64))
+            mark = elsewhere & ~has_current & (codes != code)
+            other[mark] = np.where(other[mark] == "", name, other[mark] + "," + name)
+    out["other_transports"] = pd.array([o or None for o in other], dtype="string")
+    return out

@@ -1,0 +1,56 @@
+"""The public API changes only on purpose: this test pins it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import annotator
+
+EXPECTED = {
+    "AnnotateResult",
+    "AnnotatorError",
+    "CaptureError",
+    "CaptureInfo",
+    "DecompressionBombError",
+    "FlowTable",
+    "InputError",
+    "Partial",
+    "Record",
+    "Registry",
+    "RegistryError",
+    "UpdateError",
+    "UsageError",
+    "__version__",
+    "annotate",
+    "load_registry",
+    "read_flows",
+}
+
+
+def test_public_names_are_pinned() -> None:
+    assert set(annotator.__all__) == EXPECTED
+    for name in EXPECTED:
+        assert hasattr(annotator, name), name
+
+
+def test_errors_form_one_tree() -> None:
+    for name in ("CaptureError", "RegistryError", "UpdateError", "UsageError", "InputError"):
+        assert issubclass(getattr(annotator, name), annotator.AnnotatorError)
+    assert issubclass(annotator.DecompressionBombError, annotator.CaptureError)
+
+
+def test_import_is_light() -> None:
+    """Heavy optional modules load lazily, never at ``import annotator``."""
+    code = (
+        "import sys, annotator; "
+        "heavy = [m for m in ('matplotlib', 'scapy', 'numba', 'dask', 'jinja2') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_lazy_submodules() -> None:
+    assert annotator.report.write_report is not None
+    assert callable(annotator.plot.bytes_by_service)
