@@ -1,0 +1,117 @@
+"""What a registry record's words say about it: status, historic, de-assigned, discouraged.
+
+IANA does not publish these as columns; they live in the description and the
+assignment notes.  The phrasings below were read off the 2026 registry:
+
+status
+    ``assigned`` when the record carries a service name; otherwise
+    ``unassigned`` when the description starts with "Unassigned" (also
+    "(unassigned) Possibly assigned", "Unassigned [was netstat]") and
+    ``reserved`` for every other nameless record ("Reserved", "De-registered",
+    "Removed", "any private mail system", ...).
+historic
+    the word *historic* on its own: "This entry is an alias to "x-y". This
+    entry is now historic, ...", "Historic usage was surfpass.", "Message
+    Send Protocol (historic)".  "Historically, this service has been
+    referred to as ..." speaks of another name and does not count.
+deassigned
+    "De-Assigned on 2022-01-10", "De-registered", "De-Commissioned Port",
+    "This entry has been removed on 2017-05-18", "This entry is being removed
+    on ...", "Removed", "assignment withdrawn", "This service name is no
+    longer in use".  Sentences that speak of the past of a port assigned
+    again ("port 3001 previously "Removed on ..."", "de-assigned and
+    re-assigned") do not count.  The date, when the text gives one (ISO or
+    "08 June 2001"), is kept as ``deassigned_date``.
+discouraged
+    "This is a duplicate of the "http" service and should not be used",
+    "Use of 585 is not recommended, use 993 instead", "Deprecated".
+widely_used
+    "This entry records an unassigned but widespread use".
+"""
+
+from __future__ import annotations
+
+import re
+
+STATUSES = ("assigned", "reserved", "unassigned")
+
+_UNASSIGNED = re.compile(r"^\W*unassigned\b", re.IGNORECASE)
+_HISTORIC = re.compile(r"\bhistoric\b", re.IGNORECASE)
+_DEASSIGNED = re.compile(
+    r"\bde-?assigned\b|\bde-?registered\b|\bde-?commissioned\b|\bdecomissioned\b"
+    r"|\bassignment withdrawn\b|\bwithdrawn\b|\bremoved\b|\bno longer in use\b",
+    re.IGNORECASE,
+)
+_PAST_ONLY = re.compile(r"\bpreviously\b|\bre-?assigned\b|\bformerly\b", re.IGNORECASE)
+_DISCOURAGED = re.compile(
+    r"\bshould not be used\b|\bnot recommended\b|\bdeprecated\b|\bdo not use\b", re.IGNORECASE
+)
+_WIDELY_USED = re.compile(r"\bunassigned but widespread use\b|\bwidely used\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{1,2}(?:-\d{1,2})?)\b")
+_WORD_DATE = re.compile(
+    r"\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|"
+    r"November|December) (\d{4})\b",
+    re.IGNORECASE,
+)
+_MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def status_of(service: str, description: str) -> str:
+    """``assigned`` for a named record, else ``unassigned`` or ``reserved`` by its wording."""
+    if service:
+        return "assigned"
+    return "unassigned" if _UNASSIGNED.search(description) else "reserved"
+
+
+def is_historic(description: str, notes: str) -> bool:
+    """True when the description or notes call the record historic."""
+    return bool(_HISTORIC.search(description) or _HISTORIC.search(notes))
+
+
+def deassignment(description: str, notes: str) -> tuple[bool, str | None]:
+    """(de-assigned?, date) from sentences that say the assignment ended.
+
+    Sentences that only tell a port's past before it was assigned again are
+    ignored, so a current assignment is never marked de-assigned.
+    """
+    for text in (notes, description):
+        for sentence in _SENTENCE.split(text):
+            if not _DEASSIGNED.search(sentence) or _PAST_ONLY.search(sentence):
+                continue
+            return True, _date_in(sentence[_DEASSIGNED.search(sentence).start() :])
+    return False, None
+
+
+def _date_in(text: str) -> str | None:
+    """The first date in ``text``: ISO as written, or "08 June 2001" as 2001-06-08."""
+    iso = _ISO_DATE.search(text)
+    word = _WORD_DATE.search(text)
+    if word and (not iso or word.start() < iso.start()):
+        day, month, year = word.groups()
+        return f"{year}-{_MONTHS[month.lower()]:02d}-{int(day):02d}"
+    return iso.group(1) if iso else None
+
+
+def is_discouraged(description: str, notes: str) -> bool:
+    """True when the text tells users not to use this name or port."""
+    return bool(_DISCOURAGED.search(notes) or _DISCOURAGED.search(description))
+
+
+def is_widely_used(description: str, notes: str) -> bool:
+    """True for IANA's "unassigned but widespread use" records."""
+    return bool(_WIDELY_USED.search(notes) or _WIDELY_USED.search(description))

@@ -1,0 +1,100 @@
+"""``load_registry``: one entry point for every registry form users hold.
+
+The form is chosen by content, never by file name: XML when the file starts
+with an XML declaration or element, IANA's CSV when its first line is IANA's
+CSV header, and the text pasted from IANA's web page (pipe tables or plain
+text) when a "Service Name ... Port Number" header line appears.  Anything
+else, and files that are empty, binary, unreadable or absurdly large, raise a
+one-line :class:`~annotator.errors.RegistryError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+from os import PathLike
+from pathlib import Path
+
+from annotator.errors import RegistryError
+from annotator.registry.model import Registry
+
+#: Larger than any real registry (the full XML is about 4 MB) by a wide margin.
+MAX_BYTES = 64 * 1024 * 1024
+
+_XML_START = re.compile(rb"^\s*<(\?xml|!DOCTYPE|!--|registry\b|[A-Za-z_][\w.-]*:registry\b)", re.I)
+_ANY_XML = re.compile(rb"^\s*<[?!A-Za-z_]")
+_CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,\s*"?Port Number"?\s*,', re.I)
+_TEXT_HEADER = re.compile(r"Service\s+Name\W+Port\s+Number", re.I)
+
+
+def load_registry(source: str | PathLike[str] | bytes | None = None) -> Registry:
+    """Load a registry from a file path or raw bytes; None gives the default registry.
+
+    The default is resolved by :func:`annotator.registry.resolve.default_registry`
+    (``$ANNOTATOR_REGISTRY``, the cached update, then the bundled snapshot).
+    """
+    if source is None:
+        from annotator.registry.resolve import default_registry
+
+        return default_registry()
+    if isinstance(source, bytes | bytearray | memoryview):
+        data, name = bytes(source), "<registry bytes>"
+    else:
+        name = str(source)
+        data = _read(Path(source), name)
+    return parse_registry(data, name)
+
+
+def parse_registry(data: bytes, name: str) -> Registry:
+    """Parse registry ``data`` read from ``name`` (used in error messages)."""
+    if not data.strip():
+        raise RegistryError(name, "empty file, not a registry")
+    if len(data) > MAX_BYTES:
+        raise RegistryError(name, f"too large for a registry ({len(data):,} bytes)")
+    head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    if _XML_START.match(head) or _ANY_XML.match(head):
+        from annotator.registry.load_xml import load_xml
+
+        return load_xml(data, name)
+    text = _decode(data, name)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if _CSV_HEADER.match(first):
+        from annotator.registry.load_csv import load_csv
+
+        return load_csv(text, name)
+    if _TEXT_HEADER.search(text):
+        from annotator.registry.load_text import load_text
+
+        return load_text(text, name)
+    raise RegistryError(name, "not a registry (no IANA XML, CSV header or table header found)")
+
+
+def _read(path: Path, name: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise RegistryError(name, f"too large for a registry ({size:,} bytes)")
+        return path.read_bytes()
+    except RegistryError:
+        raise
+    except IsADirectoryError:
+        raise RegistryError(name, "is a directory, not a registry file") from None
+    except FileNotFoundError:
+        raise RegistryError(name, "no such file") from None
+    except PermissionError:
+        raise RegistryError(name, "permission denied") from None
+    except OSError as err:
+        raise RegistryError(name, f"cannot read ({err.strerror or err})") from None
+
+
+def _decode(data: bytes, name: str) -> str:
+    """Text of a CSV or pasted registry; binary content is refused."""
+    if b"\x00" in data:
+        raise RegistryError(name, "binary content (NUL bytes), not a registry")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n\f")
+    if controls > 8:
+        raise RegistryError(name, "binary content (control bytes), not a registry")
+    return text

@@ -1,0 +1,312 @@
+"""The registry model: records, metadata, people, and the lookups over them.
+
+A :class:`Record` keeps every column IANA publishes for one registry row, plus
+markers derived from its words (see :mod:`annotator.registry._markers`).  A
+:class:`Registry` holds the records in registry order and answers lookups.
+
+Lookup rules (each pinned by a test on real registry rows):
+
+* A range record (``x11 6000-6063``, ``6302-6305 Unassigned``) covers every
+  port in it, but an exact record for a port beats any range covering it.
+* A (port, transport) may hold several records (``csdmbase`` at 1467 and
+  1471; ``bmc-ctd-ldap`` and its historic alias ``bmc_ctd_ldap`` at 6301).
+  All are kept, in registry order.  The *current* ("primary") name is the
+  first record there that is assigned, not historic and not de-assigned.
+* A blank transport applies to every transport.
+* Service-name-only records (DNS-SD names) never match a port; they are
+  found by name.
+* Port class per RFC 6335: ``system`` 0-1023, ``user`` 1024-49151,
+  ``dynamic`` 49152-65535 (the registry assigns nothing there, so a dynamic
+  port is "dynamic", never "unassigned").
+
+For joins over millions of flows the registry builds, once and lazily, a
+dense ``int32`` table of shape (4, 65536) mapping (transport code, port) to a
+*slot*: one row of :attr:`Registry.slots` per distinct set of records.  A
+lookup is then one numpy fancy-indexing step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotator.registry import _markers
+
+#: Transport names in code order: the code is the index (tcp=0, udp=1, sctp=2, dccp=3).
+TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
+
+#: IANA's columns in its CSV order, under the names ``columns_available`` uses.
+COLUMNS = (
+    "service_name",
+    "port_number",
+    "transport_protocol",
+    "description",
+    "assignee",
+    "contact",
+    "registration_date",
+    "modification_date",
+    "reference",
+    "service_code",
+    "unauthorized_use",
+    "assignment_notes",
+)
+
+_PORT_CLASSES = np.array(["system", "user", "dynamic"])
+
+
+def port_class(ports: np.ndarray | int) -> np.ndarray:
+    """RFC 6335 class of each port: ``"system"``, ``"user"`` or ``"dynamic"``."""
+    p = np.asarray(ports, dtype=np.int64)
+    return _PORT_CLASSES[(p >= 1024).astype(np.int8) + (p >= 49152)]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One registry row: every IANA column, plus markers derived from its words.
+
+    Text columns are ``""`` when absent, with whitespace runs folded to one
+    space (IANA wraps its XML text at arbitrary points and pasted renderings
+    re-flow it, so this is the form every loader agrees on).
+    """
+
+    service: str
+    port_lo: int | None
+    port_hi: int | None
+    transport: str  # "tcp", "udp", "sctp", "dccp", or "" for every transport
+    description: str = ""
+    assignee: str = ""
+    contact: str = ""
+    registration_date: str = ""
+    modification_date: str = ""
+    reference: str = ""
+    service_code: str = ""
+    unauthorized_use: str = ""
+    notes: str = ""
+    status: str = "assigned"
+    historic: bool = False
+    deassigned: bool = False
+    deassigned_date: str | None = None
+    discouraged: bool = False
+    widely_used: bool = False
+    order: int = 0
+    provenance: str = ""
+
+    @classmethod
+    def build(
+        cls,
+        service: str = "",
+        port_lo: int | None = None,
+        port_hi: int | None = None,
+        transport: str = "",
+        *,
+        order: int = 0,
+        provenance: str = "",
+        **columns: str,
+    ) -> Record:
+        """A record from its IANA columns, with status and markers derived from the text."""
+        text = {k: " ".join(str(v).split()) for k, v in columns.items()}
+        description = text.get("description", "")
+        notes = text.get("notes", "")
+        service = service.strip()
+        deassigned, when = _markers.deassignment(description, notes)
+        return cls(
+            service=service,
+            port_lo=port_lo,
+            port_hi=port_hi if port_hi is not None else port_lo,
+            transport=transport,
+            status=_markers.status_of(service, description),
+            historic=_markers.is_historic(description, notes),
+            deassigned=deassigned,
+            deassigned_date=when,
+            discouraged=_markers.is_discouraged(description, notes),
+            widely_used=_markers.is_widely_used(description, notes),
+            order=order,
+            provenance=provenance,
+            **text,
+        )
+
+    @property
+    def port(self) -> str:
+        """The port as IANA writes it: ``"80"``, ``"6000-6063"`` or ``""``."""
+        if self.port_lo is None:
+            return ""
+        if self.port_hi is None or self.port_hi == self.port_lo:
+            return str(self.port_lo)
+        return f"{self.port_lo}-{self.port_hi}"
+
+    @property
+    def is_range(self) -> bool:
+        """True for a record that spans more than one port."""
+        return self.port_lo is not None and self.port_hi not in (None, self.port_lo)
+
+    @property
+    def current(self) -> bool:
+        """True for a live assignment: assigned, not historic, not de-assigned."""
+        return self.status == "assigned" and not self.historic and not self.deassigned
+
+    def key(self) -> tuple[str, str, str]:
+        """(name, port, transport): how :func:`diff` pairs records across registries."""
+        return (self.service.lower(), self.port, self.transport)
+
+    def covers(self, port: int) -> bool:
+        """True when ``port`` lies in this record's port or range."""
+        return self.port_lo is not None and self.port_lo <= port <= (self.port_hi or self.port_lo)
+
+    def with_order(self, order: int) -> Record:
+        """This record at another registry position."""
+        return replace(self, order=order)
+
+
+@dataclass
+class RegistryMeta:
+    """What is known about the registry as a whole, and how loading it went."""
+
+    title: str = ""
+    updated: str = ""
+    note: str = ""  # IANA's note, with its "assignment endorses nothing" caveat
+    source: str = ""  # path, URL, or "bundled snapshot"
+    format: str = ""  # "xml", "csv" or "text"
+    columns_available: frozenset[str] = frozenset()
+    skipped_rows: int = 0
+    skipped_reasons: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        """Count a row that could not be a record (the first 100 reasons are kept)."""
+        self.skipped_rows += 1
+        if len(self.skipped_reasons) < 100:
+            self.skipped_reasons.append(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One row of the registry's people/contact table."""
+
+    id: str
+    name: str = ""
+    org: str = ""
+    uri: str = ""
+    updated: str = ""
+
+
+class Registry:
+    """The loaded registry: records in registry order, metadata, people, lookups."""
+
+    def __init__(
+        self,
+        records: tuple[Record, ...] | list[Record],
+        meta: RegistryMeta | None = None,
+        people: dict[str, Person] | None = None,
+    ) -> None:
+        self.records: tuple[Record, ...] = tuple(records)
+        self.meta = meta if meta is not None else RegistryMeta()
+        self.people: dict[str, Person] = dict(people or {})
+        self._table: np.ndarray | None = None
+        self._slots: pd.DataFrame | None = None
+        self._slot_records: list[tuple[int, ...]] = []
+        self._current: np.ndarray | None = None
+        self._by_name: dict[str, list[Record]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __repr__(self) -> str:
+        m = self.meta
+        return f"<Registry {len(self.records)} records, {m.format or '?'} {m.updated or ''}>"
+
+    # -- record lookups ---------------------------------------------------
+
+    def lookup(self, port: int, transport: str | None = None) -> list[Record]:
+        """Every record for ``port`` (all transports when ``transport`` is None), registry order."""
+        codes = range(len(TRANSPORTS)) if transport is None else [_code(transport)]
+        found: set[int] = set()
+        for code in codes:
+            if code < 0 or not 0 <= port <= 65535:
+                continue
+            slot = int(self.table[code, port])
+            if slot >= 0:
+                found.update(self._slot_records[slot])
+        return [self.records[i] for i in sorted(found)]
+
+    def lookup_name(self, name: str) -> list[Record]:
+        """Every record with this service name (case-insensitive), in registry order."""
+        if self._by_name is None:
+            index: dict[str, list[Record]] = {}
+            for rec in self.records:
+                if rec.service:
+                    index.setdefault(rec.service.lower(), []).append(rec)
+            self._by_name = index
+        return list(self._by_name.get(name.strip().lower(), []))
+
+    def primary(self, port: int, transport: str) -> Record | None:
+        """The current assignment at (port, transport), or None."""
+        for rec in self.lookup(port, transport):
+            if rec.current:
+                return rec
+        return None
+
+    # -- vectorized lookups ------------------------------------------------
+
+    @property
+    def table(self) -> np.ndarray:
+        """(4, 65536) int32: slot id of each (transport code, port), -1 where no record."""
+        if self._table is None:
+            self._build()
+        assert self._table is not None
+        return self._table
+
+    @property
+    def slots(self) -> pd.DataFrame:
+        """One row per slot (index = slot id): the join columns for that set of records."""
+        if self._slots is None:
+            self._build()
+        assert self._slots is not None
+        return self._slots
+
+    def slot_ids(self, ports: np.ndarray, transport_codes: np.ndarray) -> np.ndarray:
+        """Slot id (int32) of each (port, transport code) pair; -1 for no record.
+
+        Ports outside 0-65535 and transport codes outside 0-3 give -1.
+        """
+        ports = np.asarray(ports)
+        codes = np.asarray(transport_codes)
+        table = self.table
+        ok = (ports >= 0) & (ports <= 65535) & (codes >= 0) & (codes < len(TRANSPORTS))
+        if ok.all():
+            return table[codes, ports]
+        out = np.full(np.broadcast(ports, codes).shape, -1, dtype=np.int32)
+        p = np.broadcast_to(ports, out.shape)
+        c = np.broadcast_to(codes, out.shape)
+        out[ok] = table[c[ok], p[ok]]
+        return out
+
+    def assigned_mask(self, ports: np.ndarray, transport_codes: np.ndarray) -> np.ndarray:
+        """True where (port, transport) has a current assignment."""
+        if self._current is None:
+            self._build()
+        assert self._current is not None
+        return self._current[self.slot_ids(ports, transport_codes)]
+
+    def port_class(self, ports: np.ndarray | int) -> np.ndarray:
+        """RFC 6335 class of each port (see :func:`port_class`)."""
+        return port_class(ports)
+
+    def _build(self) -> None:
+        from annotator.registry._table import build_table
+
+        self._table, self._slot_records, self._slots = build_table(self.records)
+        current = self._slots["service"].notna().to_numpy()
+        # One extra False at the end, so slot id -1 indexes "no assignment".
+        self._current = np.append(current, False)
+
+
+def _code(transport: str) -> int:
+    """Transport code of a name (-1 when unknown)."""
+    t = transport.strip().lower()
+    return TRANSPORTS.index(t) if t in TRANSPORTS else -1
