@@ -1,0 +1,340 @@
+"""Streaming flow aggregation: packet columns into bidirectional flows.
+
+:class:`FlowAggregator` takes one :class:`~annotator.capture.columns.PacketBatch`
+at a time and keeps a table of *live* flows (numpy columns, sorted by key hash)
+across batches.  Per batch, everything is vectorized:
+
+1. flow packets get a canonical key (:mod:`annotator.flows.keys`) and are
+   sorted by it, stably, so each key's packets stay in capture order;
+2. each key group is cut into *segments* where a new flow starts: after an
+   idle gap longer than the transport's timeout, or at a TCP SYN (without ACK)
+   whose previous SYN/FIN/RST event in the flow was a FIN or RST;
+3. segments are reduced with ``ufunc.reduceat`` (packets, bytes, flags, times,
+   handshake, first payload bytes);
+4. a key's first segment continues its live flow when there is one; a key's
+   last segment becomes live; everything else is finished;
+5. live flows idle for longer than their timeout (measured against the
+   latest timestamp read so far) are finished and released.
+
+Memory therefore grows with the number of live flows, never with packets.
+Flows are kept in canonical orientation (endpoint ``A`` is the lower one);
+client and server are decided at the end (:mod:`annotator.flows.direction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from annotator.capture.columns import (
+    HS_OPEN,
+    KIND_FLOW,
+    PROTO_DCCP,
+    PROTO_SCTP,
+    PROTO_TCP,
+    PROTO_UDP,
+    TCP_FIN,
+    TCP_RST,
+    PacketBatch,
+)
+from annotator.errors import UsageError
+from annotator.flows.keys import canonical_keys, same_key
+from annotator.flows.payload import collect_payload
+
+#: Idle timeouts in seconds, per transport.  Connection-oriented transports
+#: (TCP, SCTP, DCCP) get an hour: their flows also end on FIN/RST followed by a
+#: new SYN, so the timeout only matters for conversations whose end was not
+#: captured, and an hour keeps a quiet SSH or database session in one row.
+#: Datagram transports (UDP) get 120 s, NFStream's idle default, between Zeek's
+#: 60 s and the 180 s most NAT devices keep a UDP mapping.
+DEFAULT_IDLE_TIMEOUT: dict[str, float] = {
+    "tcp": 3600.0,
+    "udp": 120.0,
+    "sctp": 3600.0,
+    "dccp": 3600.0,
+}
+
+_PROTO_BY_NAME = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "sctp": PROTO_SCTP, "dccp": PROTO_DCCP}
+
+# Event codes of the FIN/RST-then-SYN rule.
+_EV_END = 1
+_EV_OPEN = 2
+
+#: Numeric columns of a flow record, in canonical orientation.
+FLOW_DTYPES: dict[str, np.dtype] = {
+    "h": np.dtype(np.uint64),
+    "a_hi": np.dtype(np.uint64),
+    "a_lo": np.dtype(np.uint64),
+    "b_hi": np.dtype(np.uint64),
+    "b_lo": np.dtype(np.uint64),
+    "small": np.dtype(np.uint64),  # transport, VLAN + 1, port A, port B
+    "ip_version": np.dtype(np.uint8),
+    "first_ts": np.dtype(np.int64),
+    "last_ts": np.dtype(np.int64),
+    "last_pkt_ts": np.dtype(np.int64),  # timestamp of the last packet in capture order
+    "file": np.dtype(np.int32),
+    "first_frame": np.dtype(np.int64),
+    "pk_ab": np.dtype(np.int64),
+    "pk_ba": np.dtype(np.int64),
+    "by_ab": np.dtype(np.int64),
+    "by_ba": np.dtype(np.int64),
+    "flags": np.dtype(np.uint8),
+    "hs_dir": np.dtype(np.uint8),  # 0 no handshake, 1 A is the client, 2 B is the client
+    "first_fwd": np.dtype(np.bool_),  # the first packet went A -> B
+    "ended": np.dtype(np.bool_),  # the last FIN/RST/SYN event was a FIN or RST
+    "pay_len_ab": np.dtype(np.int32),
+    "pay_len_ba": np.dtype(np.int32),
+}
+_OBJECT_COLUMNS = ("pay_ab", "pay_ba")
+
+Flows = dict[str, np.ndarray]
+
+
+def empty_flows(n: int = 0) -> Flows:
+    """A flow record table of ``n`` zeroed rows (payload columns hold ``b""``)."""
+    cols: Flows = {k: np.zeros(n, dtype=dt) for k, dt in FLOW_DTYPES.items()}
+    for k in _OBJECT_COLUMNS:
+        cols[k] = np.full(n, b"", dtype=object)
+    return cols
+
+
+def take(cols: Flows, idx: np.ndarray) -> Flows:
+    """Rows ``idx`` (indices or a boolean mask) of a flow table."""
+    return {k: v[idx] for k, v in cols.items()}
+
+
+def concat(parts: list[Flows]) -> Flows:
+    """Row-wise concatenation of flow tables."""
+    parts = [p for p in parts if len(p["h"])]
+    if not parts:
+        return empty_flows()
+    if len(parts) == 1:
+        return parts[0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def timeout_table(idle_timeout: float | Mapping[str, float] | None) -> np.ndarray:
+    """Idle timeout in nanoseconds for each IP protocol number (256 entries).
+
+    ``idle_timeout`` is one number of seconds for every transport, a mapping
+    naming some transports (the others keep their default), or None for the
+    defaults in :data:`DEFAULT_IDLE_TIMEOUT`.
+    """
+    chosen = dict(DEFAULT_IDLE_TIMEOUT)
+    if isinstance(idle_timeout, Mapping):
+        for name, value in idle_timeout.items():
+            if name not in chosen:
+                raise UsageError(
+                    f"idle_timeout: unknown transport {name!r} (use tcp, udp, sctp or dccp)"
+                )
+            chosen[name] = value
+    elif idle_timeout is not None:
+        chosen = dict.fromkeys(chosen, idle_timeout)
+    table = np.full(256, int(chosen["udp"] * 1e9), dtype=np.int64)
+    for name, seconds in chosen.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise UsageError(f"idle_timeout for {name} must be a positive number of seconds")
+        table[_PROTO_BY_NAME[name]] = min(int(seconds * 1e9), np.iinfo(np.int64).max // 4)
+    return table
+
+
+class FlowAggregator:
+    """Accumulates packet batches into flows; see the module docstring.
+
+    ``payload_limit`` is how many first payload bytes are kept per flow and
+    direction (the larger of the client-to-server and server-to-client limits;
+    the final table trims each side to its own limit).
+    """
+
+    def __init__(
+        self,
+        idle_timeout: float | Mapping[str, float] | None = None,
+        payload_limit: int = 2048,
+    ) -> None:
+        self.timeout_ns = timeout_table(idle_timeout)
+        self.payload_limit = int(payload_limit)
+        self.live: Flows = empty_flows()
+        self.done: list[Flows] = []
+        self.now = np.iinfo(np.int64).min
+
+    def add(self, batch: PacketBatch, file_index: int = 0) -> None:
+        """Fold one batch of packets into the flow tables."""
+        kind = batch["kind"]
+        sel = np.flatnonzero(kind == KIND_FLOW)
+        if len(sel) == 0:
+            return
+        k = canonical_keys(
+            batch["src_hi"][sel],
+            batch["src_lo"][sel],
+            batch["dst_hi"][sel],
+            batch["dst_lo"][sel],
+            batch["sport"][sel],
+            batch["dport"][sel],
+            batch["proto"][sel],
+            batch["vlan"][sel],
+        )
+        order = np.argsort(k.h, kind="stable")
+        key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
+        hs = k.h[order]
+        n = len(order)
+        new_grp = np.ones(n, dtype=bool)
+        new_grp[1:] = hs[1:] != hs[:-1]
+        tied = ~new_grp[1:]
+        if (
+            tied.any()
+            and not same_key(
+                tuple(x[1:][tied] for x in key), tuple(x[:-1][tied] for x in key)
+            ).all()
+        ):
+            # Two conversations share a 64-bit hash: group this batch exactly.
+            order = np.lexsort((k.small, k.b_lo, k.b_hi, k.a_lo, k.a_hi))
+            key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
+            hs = k.h[order]
+            new_grp[1:] = ~same_key(tuple(x[1:] for x in key), tuple(x[:-1] for x in key))
+        pk = sel[order]  # batch positions of the flow packets, grouped by key
+        self._fold(batch, pk, key, hs, k.fwd[order], new_grp, file_index)
+
+    def _fold(self, batch, pk, key, hs, fwd, new_grp, file_index) -> None:
+        n = len(pk)
+        pos_n = np.arange(n)
+        ts = batch["ts_ns"][pk]
+        flags = batch["tcp_flags"][pk]
+        hsk = batch["handshake"][pk]
+        proto = (key[4] >> np.uint64(48)).astype(np.uint8)
+        tmo = self.timeout_ns[proto]
+        gstart = np.flatnonzero(new_grp)
+        gid = np.cumsum(new_grp) - 1
+
+        # Which key groups continue a live flow.
+        live = self.live
+        n_live = len(live["h"])
+        if n_live:
+            slot = np.minimum(np.searchsorted(live["h"], hs[gstart]), n_live - 1)
+            found = same_key(
+                tuple(live[c][slot] for c in ("a_hi", "a_lo", "b_hi", "b_lo", "small")),
+                tuple(x[gstart] for x in key),
+            )
+        else:
+            slot = np.zeros(len(gstart), dtype=np.intp)
+            found = np.zeros(len(gstart), dtype=bool)
+
+        # Idle-gap splits (in capture order within a key).
+        prev_ts = np.empty(n, dtype=np.int64)
+        prev_ts[1:] = ts[:-1]
+        prev_ts[gstart] = np.where(found, live["last_pkt_ts"][slot] if n_live else 0, ts[gstart])
+        gap_split = (ts - prev_ts) > tmo
+
+        # FIN/RST followed by a new SYN: the SYN starts a new flow when the
+        # previous FIN/RST/SYN event of the same flow was a FIN or RST.
+        is_tcp = proto == PROTO_TCP
+        ev = np.zeros(n, dtype=np.int8)
+        ev[is_tcp & ((flags & (TCP_FIN | TCP_RST)) != 0)] = _EV_END
+        ev[is_tcp & ((hsk & HS_OPEN) != 0)] = _EV_OPEN
+        evpos = np.where(ev != 0, pos_n, -1)
+        last_ev = np.maximum.accumulate(evpos)
+        prev_ev = np.empty(n, dtype=np.int64)
+        prev_ev[0] = -1
+        prev_ev[1:] = last_ev[:-1]
+        gap_start = np.maximum.accumulate(np.where(new_grp | gap_split, pos_n, 0))
+        has_prev = prev_ev >= gap_start
+        prev_end = has_prev & (ev[np.maximum(prev_ev, 0)] == _EV_END)
+        cont_group = found & ~gap_split[gstart]
+        live_ended = live["ended"][slot] if n_live else np.zeros(len(gstart), dtype=bool)
+        inherit = ~has_prev & (gap_start == gstart[gid]) & (cont_group & live_ended)[gid]
+        syn_split = (ev == _EV_OPEN) & (prev_end | inherit)
+        split = gap_split | syn_split
+        split[gstart] |= ~found
+
+        # Segments: reduce packets into flow pieces.
+        segmark = split | new_grp
+        seg = np.flatnonzero(segmark)
+        nseg = len(seg)
+        seg_end = np.empty(nseg, dtype=np.int64)
+        seg_end[:-1] = seg[1:]
+        seg_end[-1] = n
+        seg_gid = gid[seg]
+        seg_cont = new_grp[seg] & ~split[seg]
+        last_of_grp = np.ones(nseg, dtype=bool)
+        last_of_grp[:-1] = seg_gid[1:] != seg_gid[:-1]
+
+        wire = batch["wire_len"][pk].astype(np.int64)
+        count = seg_end - seg
+        r = empty_flows(nseg)
+        r["h"][:] = hs[seg]
+        for c, col in zip(("a_hi", "a_lo", "b_hi", "b_lo", "small"), key, strict=True):
+            r[c][:] = col[seg]
+        r["ip_version"][:] = batch["ip_version"][pk[seg]]
+        r["pk_ab"][:] = np.add.reduceat(fwd.astype(np.int64), seg)
+        r["pk_ba"][:] = count - r["pk_ab"]
+        r["by_ab"][:] = np.add.reduceat(np.where(fwd, wire, 0), seg)
+        r["by_ba"][:] = np.add.reduceat(wire, seg) - r["by_ab"]
+        r["flags"][:] = np.bitwise_or.reduceat(flags, seg)
+        r["first_ts"][:] = np.minimum.reduceat(ts, seg)
+        r["last_ts"][:] = np.maximum.reduceat(ts, seg)
+        r["last_pkt_ts"][:] = ts[seg_end - 1]
+        r["file"][:] = file_index
+        r["first_frame"][:] = batch["frame"][pk[seg]]
+        r["first_fwd"][:] = fwd[seg]
+        first_hs = np.minimum.reduceat(np.where(hsk != 0, pos_n, n), seg)
+        has_hs = first_hs < n
+        at = np.minimum(first_hs, n - 1)
+        a_client = np.where((hsk[at] & HS_OPEN) != 0, fwd[at], ~fwd[at])
+        r["hs_dir"][:] = np.where(has_hs, np.where(a_client, 1, 2), 0)
+        seg_last_ev = np.maximum.reduceat(evpos, seg)
+        seg_has_ev = seg_last_ev >= seg
+        r["ended"][:] = seg_has_ev & (ev[np.maximum(seg_last_ev, 0)] == _EV_END)
+
+        # First payload bytes, only for flows that still need some.
+        cont_slot = slot[seg_gid]
+        for side, mask in (("ab", fwd), ("ba", ~fwd)):
+            have = np.where(seg_cont, live[f"pay_len_{side}"][cont_slot] if n_live else 0, 0)
+            need = np.maximum(self.payload_limit - have, 0)
+            got, length = collect_payload(
+                batch.data, batch["payload_off"][pk], batch["payload_len"][pk], mask, seg, need
+            )
+            r[f"pay_{side}"] = got
+            r[f"pay_len_{side}"] = length
+
+        # Continue live flows with the segments that carry on from them.
+        cs = np.flatnonzero(seg_cont)
+        if len(cs):
+            s = cont_slot[cs]
+            for c in ("pk_ab", "pk_ba", "by_ab", "by_ba", "pay_len_ab", "pay_len_ba"):
+                live[c][s] += r[c][cs]
+            live["flags"][s] |= r["flags"][cs]
+            live["first_ts"][s] = np.minimum(live["first_ts"][s], r["first_ts"][cs])
+            live["last_ts"][s] = np.maximum(live["last_ts"][s], r["last_ts"][cs])
+            live["last_pkt_ts"][s] = r["last_pkt_ts"][cs]
+            live["hs_dir"][s] = np.where(live["hs_dir"][s] == 0, r["hs_dir"][cs], live["hs_dir"][s])
+            live["ended"][s] = np.where(seg_has_ev[cs], r["ended"][cs], live["ended"][s])
+            for side in ("ab", "ba"):
+                col, add = live[f"pay_{side}"], r[f"pay_{side}"]
+                for i in np.flatnonzero(r[f"pay_len_{side}"][cs] > 0):
+                    col[s[i]] = col[s[i]] + add[cs[i]]
+
+        # Live flows whose key moved on to a new flow in this batch are done.
+        retire = np.zeros(n_live, dtype=bool)
+        retire[slot[found & ~seg_cont[last_of_grp]]] = True
+        fresh = ~seg_cont
+        self.done.append(take(r, fresh & ~last_of_grp))
+        kept_live = take(live, ~retire) if n_live else live
+        if retire.any():
+            self.done.append(take(live, retire))
+        merged = concat([kept_live, take(r, fresh & last_of_grp)])
+
+        # Release flows idle for longer than their timeout.
+        self.now = max(self.now, int(ts.max()))
+        idle = (self.now - merged["last_ts"]) > self.timeout_ns[
+            (merged["small"] >> np.uint64(48)).astype(np.uint8)
+        ]
+        if idle.any():
+            self.done.append(take(merged, idle))
+            merged = take(merged, ~idle)
+        self.live = take(merged, np.argsort(merged["h"], kind="stable"))
+
+    def finish(self) -> Flows:
+        """Every flow, finished or still live, in one table (canonical orientation)."""
+        table = concat([*self.done, self.live])
+        self.done, self.live = [], empty_flows()
+        return table
