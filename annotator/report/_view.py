@@ -1,0 +1,259 @@
+"""What the human-facing reports show, computed once from an AnnotateResult.
+
+The terminal, HTML and Markdown reports have the same sections; this module
+turns the result into plain values for them (header facts, findings grouped
+by severity, services seen, the capped flow table, other traffic,
+accounting, glossary).  It does no escaping: each format escapes for its own
+target.  Defanging, when asked for, is applied here to the indicator fields
+because it is the same for every human-facing format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from annotator.report.safety import defang as _defang
+from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
+
+#: Registry columns the reports rely on; when a loaded registry lacks one, the
+#: report says so and points to ``annotate registry update``.
+USEFUL_REGISTRY_COLUMNS = ("description", "unauthorized_use", "assignment_notes")
+
+#: Fields that hold network indicators (rewritten when defanging).
+INDICATOR_FIELDS = ("client_ip", "server_ip", "server_name", "evidence_detail", "detail")
+
+
+def tool_version() -> str:
+    """The installed annotator version."""
+    from annotator import __version__
+
+    return __version__
+
+
+def human_bytes(n: float | int | None) -> str:
+    """``1536`` -> ``"1.5 KiB"``: sizes for people; exact counts stay in JSON."""
+    if n is None or pd.isna(n):
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
+
+
+def human_time(ts: Any) -> str:
+    """A timestamp as ``2024-01-02 03:04:05 UTC`` (or ``-`` when unknown)."""
+    if ts is None or pd.isna(ts):
+        return "-"
+    stamp = pd.Timestamp(ts)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def human_duration(seconds: float | None) -> str:
+    """``3725.2`` -> ``"1 h 2 min 5 s"``; short spans keep a decimal."""
+    if seconds is None or pd.isna(seconds):
+        return "-"
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
+    minutes, sec = divmod(round(s), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (sec, "s")]
+    shown = [f"{v} {u}" for v, u in parts if v]
+    return " ".join(shown[:3])
+
+
+@dataclass
+class ReportView:
+    """Everything a human-facing report shows, as plain values."""
+
+    tool_version: str
+    generated_at: str
+    started_at: str
+    captures: list[dict[str, Any]]
+    packets: int
+    first_seen: str
+    last_seen: str
+    span: str
+    registry: dict[str, Any]
+    caveat: str
+    iana_note: str | None
+    findings: dict[str, list[dict[str, Any]]]
+    findings_total: int
+    services: list[dict[str, Any]]
+    flows: list[dict[str, Any]]
+    flows_total: int
+    other: list[dict[str, Any]]
+    accounting: dict[str, Any]
+    undecodable: list[tuple[str, int]]
+    partial: list[dict[str, Any]]
+    glossary: list[Flag] = field(default_factory=list)
+    defanged: bool = False
+
+    @property
+    def flows_capped(self) -> bool:
+        """True when the flow table shows fewer flows than the capture has."""
+        return len(self.flows) < self.flows_total
+
+
+def registry_facts(registry: Any) -> dict[str, Any]:
+    """Source, date, note and column coverage of the loaded registry."""
+    meta = getattr(registry, "meta", None)
+    get = lambda name, default=None: getattr(meta, name, default)  # noqa: E731
+    available = list(get("columns_available", None) or [])
+    missing = [c for c in USEFUL_REGISTRY_COLUMNS if available and c not in available]
+    updated = get("updated")
+    return {
+        "title": get("title"),
+        "source": get("source"),
+        "format": get("format"),
+        "updated": str(updated) if updated is not None else None,
+        "note": get("note"),
+        "columns_available": available,
+        "columns_missing": missing,
+        "skipped_rows": get("skipped_rows"),
+    }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with pandas' missing values turned into None."""
+    if frame.empty:
+        return []
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+def _defang_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for name in INDICATOR_FIELDS:
+        if name in frame.columns:
+            col = frame[name]
+            frame[name] = col.where(col.isna(), col.astype(object).map(_defang, na_action="ignore"))
+    return frame
+
+
+def services_seen(flows: pd.DataFrame) -> pd.DataFrame:
+    """Flows and bytes per registered service label, with evidence verdicts.
+
+    One row per (service, transport); flows without a registered service are
+    grouped under ``None``.  Sorted by bytes, largest first.
+    """
+    columns = ["service", "transport", "ports", "flows", "bytes"]
+    columns += ["consistent", "contradicts", "none", "observed"]
+    if flows.empty:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(
+        {
+            "service": flows["service"].astype(object).fillna("").astype(str),
+            "transport": flows["transport"].astype(str),
+            "server_port": flows["server_port"],
+            "bytes": flows["bytes"],
+            "evidence": flows["evidence"].astype(str),
+            "observed": flows["observed_protocol"].astype(object).fillna("").astype(str),
+        }
+    )
+    keys = ["service", "transport"]
+    grouped = frame.groupby(keys, sort=False)
+    out = grouped.agg(flows=("bytes", "size"), bytes=("bytes", "sum"))
+    verdicts = pd.crosstab([frame["service"], frame["transport"]], frame["evidence"])
+    for verdict in ("consistent", "contradicts", "none"):
+        out[verdict] = verdicts.get(verdict, 0)
+    out["ports"] = grouped["server_port"].agg(lambda p: sorted(set(p.tolist())))
+    out["observed"] = grouped["observed"].agg(lambda p: sorted(set(p.tolist()) - {""}))
+    out = out.reset_index().sort_values(["bytes", "flows"], ascending=False, kind="stable")
+    out["service"] = out["service"].where(out["service"] != "", None)
+    return out[columns].reset_index(drop=True)
+
+
+def top_flows(flows: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The ``limit`` largest flows by bytes (all of them when fewer)."""
+    if len(flows) <= limit:
+        return flows.sort_values("bytes", ascending=False, kind="stable")
+    return flows.nlargest(limit, "bytes", keep="first")
+
+
+def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> ReportView:
+    """Collect what the terminal, HTML and Markdown reports show."""
+    flows: pd.DataFrame = result.flows
+    findings: pd.DataFrame = result.findings
+    if defang:
+        flows = _defang_columns(flows)
+        findings = _defang_columns(findings)
+
+    captures = []
+    for info in result.captures:
+        first, last = info.first_seen, info.last_seen
+        span = (last - first).total_seconds() if first is not None and last is not None else None
+        captures.append(
+            {
+                "name": info.name,
+                "sha256": info.sha256,
+                "size": info.size,
+                "size_text": human_bytes(info.size),
+                "format": info.format,
+                "compression": info.compression,
+                "link_types": list(info.link_types),
+                "packets": info.packets,
+                "first_seen": human_time(first),
+                "last_seen": human_time(last),
+                "span": human_duration(span),
+            }
+        )
+    firsts = [c.first_seen for c in result.captures if c.first_seen is not None]
+    lasts = [c.last_seen for c in result.captures if c.last_seen is not None]
+    first = min(firsts) if firsts else None
+    last = max(lasts) if lasts else None
+
+    grouped: dict[str, list[dict[str, Any]]] = {sev: [] for sev in SEVERITIES}
+    for row in _records(findings):
+        flag = FLAGS.get(str(row.get("flag")))
+        row["explanation"] = flag.explanation if flag else ""
+        row["attack_url"] = flag.attack_url if flag else None
+        row["first_seen_text"] = human_time(row.get("first_seen"))
+        row["last_seen_text"] = human_time(row.get("last_seen"))
+        grouped.setdefault(str(row.get("severity")), []).append(row)
+
+    shown = top_flows(flows, max_flows)
+    flow_rows = _records(shown)
+    for row in flow_rows:
+        row["first_seen_text"] = human_time(row.get("first_seen"))
+        row["flags"] = list(row.get("flags") or [])
+
+    accounting = dict(result.accounting)
+    undecodable = sorted(
+        (accounting.get("undecodable") or {}).items(), key=lambda kv: (-kv[1], kv[0])
+    )
+    registry = registry_facts(result.registry)
+    started = getattr(result, "started_at", None)
+    return ReportView(
+        tool_version=tool_version(),
+        generated_at=human_time(pd.Timestamp.now(tz="UTC")),
+        started_at=human_time(started),
+        captures=captures,
+        packets=int(accounting.get("packets_total", sum(c.packets for c in result.captures))),
+        first_seen=human_time(first),
+        last_seen=human_time(last),
+        span=human_duration((last - first).total_seconds() if first is not None else None),
+        registry=registry,
+        caveat=CAVEAT,
+        iana_note=registry["note"] or None,
+        findings={sev: rows for sev, rows in grouped.items() if rows},
+        findings_total=len(findings),
+        services=_records(services_seen(flows)),
+        flows=flow_rows,
+        flows_total=len(flows),
+        other=_records(result.other.sort_values("packets", ascending=False, kind="stable")),
+        accounting=accounting,
+        undecodable=undecodable,
+        partial=[
+            {"capture": p.capture, "offset": p.offset, "reason": p.reason} for p in result.partial
+        ],
+        glossary=list(FLAGS.values()),
+        defanged=defang,
+    )

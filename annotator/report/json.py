@@ -1,0 +1,174 @@
+"""JSON and JSONL output: machine-exact, every field documented in docs/output.md.
+
+JSONL is one object per flow (:func:`flow_records`), for ``jq``, log
+pipelines and SIEM ingestion.  JSON is one document (:func:`to_json_document`)
+with the capture, the registry, the accounting, findings, other traffic and the
+flows.  Timestamps are ISO 8601 in UTC with microseconds
+(``2024-01-02T03:04:05.123456Z``); missing values are ``null``, never
+``NaN``.  These formats are never defanged: tools downstream need the exact
+values.
+
+Conversion is column by column (one ``tolist()`` per column), not value by
+value through pandas, so a hundred thousand flows convert quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from annotator.report._view import registry_facts, tool_version
+from annotator.triage.flags import CAVEAT
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+#: Columns holding a list of strings per flow.
+LIST_COLUMNS = frozenset({"services", "flags"})
+
+
+def iso(ts: Any) -> str | None:
+    """One timestamp as ISO 8601 UTC with microseconds, or None."""
+    if ts is None or pd.isna(ts):
+        return None
+    stamp = pd.Timestamp(ts)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime(ISO_FORMAT)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return [str(v) for v in value] if not isinstance(value, str) else [value]
+
+
+def column_values(series: pd.Series) -> list[Any]:
+    """A column as JSON-ready Python values: None for missing, ISO timestamps,
+    plain ints and floats, lists for list columns."""
+    if series.name in LIST_COLUMNS:
+        return [_as_list(v) for v in series.tolist()]
+    missing = series.isna().to_numpy()
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
+        stamps = series.dt.tz_localize("UTC") if series.dt.tz is None else series
+        values = stamps.dt.tz_convert("UTC").dt.strftime(ISO_FORMAT).astype(object).tolist()
+    elif isinstance(series.dtype, pd.CategoricalDtype):
+        values = series.astype(object).tolist()
+    else:
+        values = series.tolist()
+    if missing.any():
+        values = [None if m else v for v, m in zip(values, missing, strict=True)]
+    return values
+
+
+def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Rows of ``frame`` as JSON-ready dicts, in column order."""
+    names = [str(c) for c in frame.columns]
+    columns = [column_values(frame[c]) for c in frame.columns]
+    for row in zip(*columns, strict=True):
+        yield dict(zip(names, row, strict=True))
+
+
+def flow_records(result: Any) -> Iterator[dict[str, Any]]:
+    """One JSON object per flow: the JSONL records (fields in docs/output.md)."""
+    return frame_records(result.flows)
+
+
+def _default(value: Any) -> Any:
+    """JSON encoding for the numpy and pandas scalars that reach the encoder."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.Timestamp):
+        return iso(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` that knows numpy/pandas scalars and refuses NaN."""
+    return json.dumps(value, default=_default, allow_nan=False, ensure_ascii=False, **options)
+
+
+def _capture_facts(info: Any) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "sha256": info.sha256,
+        "size": info.size,
+        "format": info.format,
+        "compression": info.compression,
+        "link_types": list(info.link_types),
+        "packets": info.packets,
+        "first_seen": iso(info.first_seen),
+        "last_seen": iso(info.last_seen),
+    }
+
+
+def _accounting(accounting: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in accounting.items() if k != "undecodable"}
+    out["undecodable"] = dict(accounting.get("undecodable") or {})
+    return out
+
+
+def _header(result: Any) -> dict[str, Any]:
+    """Every top-level member of the JSON document except ``flows``."""
+    captures = [_capture_facts(c) for c in result.captures]
+    registry = registry_facts(result.registry)
+    return {
+        "tool": "annotator",
+        "tool_version": tool_version(),
+        "generated_at": iso(pd.Timestamp.now(tz="UTC")),
+        "started_at": iso(getattr(result, "started_at", None)),
+        "caveat": CAVEAT,
+        "iana_note": registry["note"] or None,
+        "capture": captures[0] if len(captures) == 1 else captures,
+        "registry": {
+            "title": registry["title"],
+            "source": registry["source"],
+            "format": registry["format"],
+            "updated": registry["updated"],
+            "columns_available": registry["columns_available"],
+            "skipped_rows": registry["skipped_rows"],
+        },
+        "accounting": _accounting(result.accounting),
+        "partial": [
+            {"capture": p.capture, "offset": p.offset, "reason": p.reason} for p in result.partial
+        ],
+        "findings": list(frame_records(result.findings)),
+        "other_traffic": list(frame_records(result.other)),
+    }
+
+
+def to_json_document(result: Any) -> dict[str, Any]:
+    """The whole result as one JSON-ready dict (the ``--format json`` document)."""
+    document = _header(result)
+    document["flows"] = list(flow_records(result))
+    return document
+
+
+def write_json(result: Any, out: IO[str]) -> None:
+    """Write the JSON document, one flow per line so large documents stream."""
+    out.write("{\n")
+    for key, value in _header(result).items():
+        out.write(f"  {dumps(key)}: {dumps(value)},\n")
+    out.write('  "flows": [')
+    sep = "\n    "
+    for record in flow_records(result):
+        out.write(sep + dumps(record))
+        sep = ",\n    "
+    out.write("\n  ]\n}\n")
+
+
+def write_jsonl(result: Any, out: IO[str]) -> None:
+    """Write one JSON object per flow, one per line."""
+    for record in flow_records(result):
+        out.write(dumps(record) + "\n")

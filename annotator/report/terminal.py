@@ -1,0 +1,189 @@
+"""The terminal triage summary (rich): what ``annotate capture.pcap`` prints.
+
+Sections: capture, packets, time span, registry and its date, the caveat,
+findings by severity, services seen, other traffic, accounting and any
+partial-read notice.  Colour only when the console is a terminal; rich
+honours ``NO_COLOR``.  Every string that came from the capture goes through
+:func:`~annotator.report.safety.terminal_safe` and is wrapped in
+:class:`rich.text.Text`, so neither escape sequences nor ``[markup]`` in an
+SNI can act on the analyst's terminal.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from annotator.report._view import ReportView, build_view, human_bytes
+from annotator.report.safety import terminal_safe
+
+SEVERITY_STYLE = {"high": "bold red", "medium": "dark_orange", "low": "yellow", "info": "cyan"}
+
+
+def _t(value: Any, style: str = "") -> Text:
+    """Inert text for a value that may come from the capture."""
+    return Text("-" if value is None else terminal_safe(value), style=style)
+
+
+def _header(view: ReportView) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for cap in view.captures:
+        name = _t(cap["name"], "bold")
+        name.append(f"  {cap['size_text']}, {cap['format']}", style="dim")
+        if cap["compression"]:
+            name.append(f" ({cap['compression']})", style="dim")
+        grid.add_row("Capture", name)
+        grid.add_row("SHA-256", _t(cap["sha256"]))
+    grid.add_row("Packets", f"{view.packets:,}")
+    grid.add_row("Time span", f"{view.first_seen} -> {view.last_seen} ({view.span})")
+    reg = view.registry
+    source = Text(terminal_safe(reg["source"] or "unknown source"))
+    source.append(f", updated {reg['updated'] or 'unknown'}", style="dim")
+    grid.add_row("Registry", source)
+    if reg["columns_missing"]:
+        grid.add_row(
+            "",
+            Text(
+                f"This registry lacks {', '.join(reg['columns_missing'])}; "
+                "run `annotate registry update` for the full IANA registry.",
+                style="yellow",
+            ),
+        )
+    grid.add_row("Tool", f"annotator {view.tool_version}, report made {view.generated_at}")
+    return grid
+
+
+def _caveat(view: ReportView) -> Panel:
+    parts: list[Any] = [Text(view.caveat)]
+    if view.iana_note:
+        quote = Text("IANA's note on the registry: ", style="bold")
+        quote.append(f"\u201c{terminal_safe(view.iana_note)}\u201d", style="italic")
+        parts.append(quote)
+    return Panel(Group(*parts), title="Caveat", border_style="yellow", box=box.ROUNDED)
+
+
+def _findings(view: ReportView) -> list[Any]:
+    if not view.findings:
+        return [Text("No findings.", style="green")]
+    out: list[Any] = []
+    for severity, rows in view.findings.items():
+        style = SEVERITY_STYLE.get(severity, "")
+        table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left")
+        table.title = Text(f"{severity.upper()} ({len(rows)})", style=style)
+        table.add_column("Flag", style=style, no_wrap=True)
+        table.add_column("Detail", ratio=3)
+        table.add_column("Server", ratio=2)
+        table.add_column("Flows", justify="right")
+        table.add_column("Clients", justify="right")
+        table.add_column("Bytes", justify="right")
+        table.add_column("ATT&CK", no_wrap=True)
+        for row in rows:
+            server = _t(f"{row['server_ip']} {row['server_port']}/{row['transport']}")
+            if row.get("server_name"):
+                server.append("\n")
+                server.append_text(_t(row["server_name"], "dim"))
+            table.add_row(
+                _t(row["flag"]),
+                _t(row.get("detail") or row.get("title")),
+                server,
+                f"{row['flows']:,}",
+                f"{row['clients']:,}",
+                human_bytes(row["bytes"]),
+                _t(row.get("attack") or ""),
+            )
+        out.append(table)
+    return out
+
+
+def _services(view: ReportView) -> Table:
+    table = Table(title="Services seen", title_justify="left", box=box.SIMPLE_HEAD, expand=True)
+    for name, justify in (("Service", "left"), ("Ports", "left"), ("Flows", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("Bytes", justify="right")
+    table.add_column("Evidence (consistent / contradicts / none)")
+    table.add_column("Traffic speaks")
+    for row in view.services:
+        ports = ", ".join(str(p) for p in row["ports"][:6]) + (
+            " ..." if len(row["ports"]) > 6 else ""
+        )
+        label = _t(row["service"] or "(no registration)", "" if row["service"] else "dim")
+        evidence = Text(f"{row['consistent']}", style="green")
+        evidence.append(" / ")
+        evidence.append(f"{row['contradicts']}", style="bold red" if row["contradicts"] else "")
+        evidence.append(f" / {row['none']}")
+        table.add_row(
+            label,
+            f"{ports}/{row['transport']}",
+            f"{row['flows']:,}",
+            human_bytes(row["bytes"]),
+            evidence,
+            _t(", ".join(row["observed"]) or "-"),
+        )
+    return table
+
+
+def _other_and_accounting(view: ReportView) -> list[Any]:
+    out: list[Any] = []
+    if view.other:
+        other = Table(title="Other traffic", title_justify="left", box=box.SIMPLE_HEAD)
+        other.add_column("Protocol")
+        other.add_column("Packets", justify="right")
+        other.add_column("Bytes", justify="right")
+        for row in view.other:
+            other.add_row(_t(row["protocol"]), f"{row['packets']:,}", human_bytes(row["bytes"]))
+        out.append(other)
+    acc = view.accounting
+    table = Table(title="Accounting", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Packets")
+    table.add_column("Count", justify="right")
+    for key, label in (
+        ("packets_total", "total"),
+        ("packets_in_flows", "in flows"),
+        ("packets_other", "other traffic"),
+        ("packets_undecodable", "undecodable"),
+    ):
+        table.add_row(label, f"{acc.get(key, 0):,}")
+    for reason, count in view.undecodable:
+        table.add_row(_t(f"  {reason}", "dim"), f"{count:,}")
+    table.add_row("flows", f"{acc.get('flows', view.flows_total):,}")
+    out.append(table)
+    for part in view.partial:
+        notice = Text("Partial read: ", style="bold red")
+        notice.append_text(_t(part["capture"]))
+        notice.append(f" stopped at byte {part['offset']:,}: ")
+        notice.append_text(_t(part["reason"]))
+        out.append(notice)
+    return out
+
+
+def summary(view: ReportView) -> Group:
+    """The whole terminal summary as one renderable."""
+    parts: list[Any] = [
+        Text("annotator triage summary", style="bold underline"),
+        _header(view),
+        _caveat(view),
+        Text(f"Findings ({view.findings_total})", style="bold"),
+        *_findings(view),
+        _services(view),
+        *_other_and_accounting(view),
+    ]
+    return Group(*parts)
+
+
+def render_terminal(result: Any, console: Console | None = None, *, defang: bool = False) -> None:
+    """Print the triage summary of ``result`` to ``console`` (default: stdout)."""
+    console = console or Console()
+    console.print(summary(build_view(result, defang=defang, max_flows=0)))
+
+
+def write_text(result: Any, out: IO[str], *, defang: bool = False) -> None:
+    """The same summary as plain text (no colour), for ``--format text``."""
+    console = Console(file=out, no_color=True, force_terminal=False, width=120)
+    render_terminal(result, console, defang=defang)
