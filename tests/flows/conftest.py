@@ -76,7 +76,10 @@ class FakeRegistry:
 
     def assigned_mask(self, ports: np.ndarray, transport_codes: np.ndarray) -> np.ndarray:
         return np.array(
-            [(int(p), int(t)) in self.assigned for p, t in zip(ports, transport_codes, strict=True)],
+            [
+                (int(p), int(t)) in self.assigned
+                for p, t in zip(ports, transport_codes, strict=True)
+            ],
             dtype=bool,
         )
 

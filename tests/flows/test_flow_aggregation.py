@@ -1,0 +1,226 @@
+"""Flow aggregation on synthetic packet batches: keys, splits, direction, payload."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from annotator.flows import keys as keys_module
+from annotator.flows.aggregate import FlowAggregator
+from annotator.flows.read import finish_flows
+
+from .conftest import FakeRegistry, build_batch
+
+
+def flows_of(packets, *, batches=None, registry=None, **agg_options):
+    """Aggregate packets (optionally cut into batches at the given indices)."""
+    agg = FlowAggregator(**agg_options)
+    cuts = [0, *(batches or []), len(packets)]
+    for lo, hi in itertools.pairwise(cuts):
+        if hi > lo:
+            agg.add(build_batch(packets[lo:hi], first_frame=lo + 1))
+    return finish_flows(agg, ["t.pcap"], registry)
+
+
+def tcp(src, sport, dst, dport, t, flags="A", **kw):
+    return dict(src=src, sport=sport, dst=dst, dport=dport, t=t, flags=flags, **kw)
+
+
+def udp(src, sport, dst, dport, t, **kw):
+    return dict(src=src, sport=sport, dst=dst, dport=dport, t=t, proto="udp", **kw)
+
+
+C, S = "192.0.2.10", "198.51.100.20"
+
+
+def test_both_directions_make_one_flow_with_counts_per_side():
+    pk = [
+        tcp(C, 40000, S, 443, 1.0, "S", wire=74),
+        tcp(S, 443, C, 40000, 1.1, "SA", wire=74),
+        tcp(C, 40000, S, 443, 1.2, "A", wire=66),
+        tcp(C, 40000, S, 443, 1.3, "PA", payload=b"x" * 100),
+        tcp(S, 443, C, 40000, 1.5, "FA", wire=66),
+    ]
+    flows, _, _ = flows_of(pk)
+    assert len(flows) == 1
+    f = flows.iloc[0]
+    assert (f.client_ip, f.client_port, f.server_ip, f.server_port) == (C, 40000, S, 443)
+    assert (f.packets, f.packets_c2s, f.packets_s2c) == (5, 3, 2)
+    assert (f.bytes_c2s, f.bytes_s2c, f.bytes) == (74 + 66 + 160, 140, 440)
+    assert f.tcp_flags == "SYN,ACK,PSH,FIN"
+    assert f.direction_basis == "handshake"
+    assert f.duration_s == pytest.approx(0.5)
+    assert str(f.first_seen) == "1970-01-01 00:00:01+00:00"
+    assert f.first_frame == 1
+
+
+def test_syn_ack_alone_names_its_sender_the_server():
+    # Only the SYN+ACK was captured, from the high port: it is still the server.
+    flows, _, _ = flows_of([tcp(C, 50000, S, 40001, 1.0, "SA"), tcp(S, 40001, C, 50000, 1.1)])
+    f = flows.iloc[0]
+    assert (f.server_ip, f.server_port, f.direction_basis) == (C, 50000, "handshake")
+
+
+def test_registry_rule_picks_the_assigned_port():
+    reg = FakeRegistry({(5000, 1)})  # udp/5000 assigned, udp/1000 not
+    flows, _, _ = flows_of([udp(C, 5000, S, 1000, 1.0)], registry=reg)
+    f = flows.iloc[0]
+    assert (f.server_port, f.client_port, f.direction_basis) == (5000, 1000, "registry")
+    # Both assigned: the registry does not decide, port class does.
+    flows, _, _ = flows_of(
+        [udp(C, 5000, S, 1000, 1.0)], registry=FakeRegistry({(5000, 1), (1000, 1)})
+    )
+    assert (flows.iloc[0].server_port, flows.iloc[0].direction_basis) == (1000, "port-class")
+
+
+def test_port_class_rule_user_port_beats_dynamic_and_system_beats_user():
+    flows, _, _ = flows_of([udp(S, 50000, C, 8080, 1.0), udp(S, 1023, C, 1024, 2.0)])
+    assert flows.server_port.tolist() == [8080, 1023]
+    assert flows.client_ip.tolist() == [S, C]
+    assert set(flows.direction_basis) == {"port-class"}
+
+
+def test_lower_port_rule_within_one_class():
+    flows, _, _ = flows_of([udp(C, 40001, S, 3000, 1.0)])
+    f = flows.iloc[0]
+    assert (f.server_port, f.client_port, f.direction_basis) == (3000, 40001, "lower-port")
+
+
+def test_first_packet_rule_when_ports_are_equal():
+    flows, _, _ = flows_of([udp(S, 500, C, 500, 1.0), udp(C, 500, S, 500, 1.1)])
+    f = flows.iloc[0]
+    assert (f.client_ip, f.server_ip, f.direction_basis) == (S, C, "first-packet")
+    assert (f.packets_c2s, f.packets_s2c) == (1, 1)
+
+
+def test_udp_idle_gap_starts_a_new_flow_and_timeout_is_configurable():
+    pk = [udp(C, 5353, S, 53, 0.0), udp(S, 53, C, 5353, 100.0), udp(C, 5353, S, 53, 300.0)]
+    flows, _, _ = flows_of(pk)
+    assert flows.packets.tolist() == [2, 1]
+    flows, _, _ = flows_of(pk, idle_timeout={"udp": 500})
+    assert flows.packets.tolist() == [3]
+    flows, _, _ = flows_of(pk, idle_timeout=50)
+    assert flows.packets.tolist() == [1, 1, 1]
+
+
+def test_new_syn_after_fin_or_rst_starts_a_new_flow_but_retransmitted_syn_does_not():
+    pk = [
+        tcp(C, 40000, S, 80, 1.0, "S"),
+        tcp(S, 80, C, 40000, 1.1, "SA"),
+        tcp(C, 40000, S, 80, 1.2, "FA"),
+        tcp(S, 80, C, 40000, 1.3, "FA"),
+        tcp(C, 40000, S, 80, 2.0, "S"),  # port reuse: a new connection
+        tcp(C, 40000, S, 80, 3.0, "S"),  # its retransmission: same connection
+        tcp(S, 80, C, 40000, 3.1, "RA"),
+        tcp(C, 40000, S, 80, 4.0, "S"),  # after the RST: new again
+    ]
+    for cuts in ([], [4], [5], [2, 6, 7]):
+        flows, _, _ = flows_of(pk, batches=cuts)
+        assert flows.packets.tolist() == [4, 3, 1], cuts
+        assert flows.first_frame.tolist() == [1, 5, 8]
+
+
+def test_vlan_separates_flows_and_is_reported():
+    pk = [udp(C, 40000, S, 53, 1.0, vlan=10), udp(C, 40000, S, 53, 1.1), udp(S, 53, C, 40000, 1.2)]
+    flows, _, _ = flows_of(pk)
+    assert flows.packets.tolist() == [1, 2]
+    assert flows.vlan_id.tolist()[0] == 10 and flows.vlan_id.isna().tolist() == [False, True]
+
+
+def test_ipv6_addresses_are_compressed_and_ipv4_dotted():
+    flows, _, _ = flows_of(
+        [udp("2001:db8:0:0::1", 4000, "2001:db8::ff", 53, 1.0), udp(C, 40000, S, 53, 2)]
+    )
+    assert flows.client_ip.tolist() == ["2001:db8::1", C]
+    assert flows.ip_version.tolist() == [6, 4]
+
+
+def test_payload_first_bytes_in_order_with_limits_across_batches():
+    body = [bytes([65 + i]) * 700 for i in range(5)]
+    pk = [tcp(C, 40000, S, 443, 1.0, "S"), tcp(S, 443, C, 40000, 1.1, "SA")]
+    pk += [tcp(C, 40000, S, 443, 1.2 + i / 10, "PA", payload=b) for i, b in enumerate(body)]
+    pk += [tcp(S, 443, C, 40000, 2.0 + i / 10, "PA", payload=b"s" * 200) for i in range(3)]
+    expect_c2s = b"".join(body)[:2048]
+    for cuts in ([], [3], [4, 6, 9]):
+        _, c2s, s2c = flows_of(pk, batches=cuts)
+        assert c2s[0] == expect_c2s
+        assert s2c[0] == b"s" * 512
+    agg = FlowAggregator(payload_limit=4096)
+    agg.add(build_batch(pk))
+    _, c2s, s2c = finish_flows(agg, ["t"], None, payload_c2s=3000, payload_s2c=256)
+    assert c2s[0] == b"".join(body)[:3000] and s2c[0] == b"s" * 256
+
+
+def test_community_id_matches_the_specification_vectors():
+    pk = [
+        tcp("128.232.110.120", 34855, "66.35.250.204", 80, 1.0, "S"),
+        udp("192.168.1.52", 54585, "8.8.8.8", 53, 2.0),
+    ]
+    flows, _, _ = flows_of(pk)
+    assert flows.community_id.tolist() == [
+        "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+        "1:d/FP5EW3wiY1vCndhwleRRKHowQ=",
+    ]
+
+
+def test_hash_collisions_never_merge_conversations(monkeypatch):
+    monkeypatch.setattr(
+        keys_module, "hash_key", lambda a_hi, *rest: np.zeros(len(a_hi), dtype=np.uint64)
+    )
+    pk = [udp(C, 1000 + i % 7, S, 53, 1.0 + i) for i in range(21)]
+    flows, _, _ = flows_of(pk)
+    assert sorted(flows.packets.tolist()) == [3] * 7
+
+
+def reference_flows(packets, timeout):
+    """Per-packet reference implementation of the flow rules (tests only)."""
+    live, done = {}, []
+    for i, p in enumerate(packets):
+        a, b = (p["src"], p["sport"]), (p["dst"], p["dport"])
+        key = (p.get("proto", "tcp"), *sorted([a, b]), p.get("vlan", -1))
+        flags = p.get("flags", "") if key[0] == "tcp" else ""
+        syn = "S" in flags and "A" not in flags
+        f = live.get(key)
+        if f is not None and (p["t"] - f["last"] > timeout or (syn and f["ended"])):
+            done.append(live.pop(key))
+            f = None
+        if f is None:
+            f = live[key] = {"first_frame": i + 1, "packets": 0, "bytes": 0, "ended": False}
+        f["last"] = p["t"]
+        f["packets"] += 1
+        f["bytes"] += p.get("wire", 60 + len(p.get("payload", b"")))
+        if syn:
+            f["ended"] = False
+        elif "F" in flags or "R" in flags:
+            f["ended"] = True
+    return sorted((f["first_frame"], f["packets"], f["bytes"]) for f in [*done, *live.values()])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_agrees_with_a_per_packet_reference_for_any_batching(seed):
+    rng = random.Random(seed)
+    hosts = ["10.0.0.1", "10.0.0.2", "fe80::1", "fe80::2"]
+    pk, t = [], 0.0
+    for _ in range(400):
+        t += rng.choice([0.01, 0.5, 30.0, 200.0])
+        src, dst = rng.sample(hosts[:2] if rng.random() < 0.6 else hosts[2:], 2)
+        pk.append(
+            dict(
+                src=src,
+                dst=dst,
+                sport=rng.choice([80, 1234]),
+                dport=rng.choice([80, 1234]),
+                t=t,
+                proto=rng.choice(["tcp", "udp"]),
+                flags=rng.choice(["S", "SA", "A", "FA", "R"]),
+                vlan=rng.choice([-1, 5]),
+                wire=rng.randint(60, 1500),
+            )
+        )
+    cuts = sorted(rng.sample(range(1, 400), rng.randint(0, 12)))
+    flows, _, _ = flows_of(pk, batches=cuts, idle_timeout=100)
+    got = sorted(zip(flows.first_frame, flows.packets, flows.bytes, strict=True))
+    assert got == reference_flows(pk, 100)
