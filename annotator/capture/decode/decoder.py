@@ -1,0 +1,130 @@
+"""The :class:`Decoder`: RecordBatch in, PacketBatch out, stage after stage.
+
+Stages, each vectorized over the packets still undecided:
+
+1. link layer (:mod:`.link`), then stacked VLAN/MPLS/PPPoE/LLC headers
+   (:mod:`.tags`);
+2. network dispatch: IPv4, IPv6, or other traffic named from its EtherType
+   or other code (:mod:`.nettypes`);
+3. IPv4 (:mod:`.ipv4`) or IPv6 (:mod:`.ipv6`), then extension headers;
+4. the four transports (:mod:`.transport`); every other IP protocol is other
+   traffic named after its protocol number (:mod:`.ipprotos`);
+5. later fragments take the ports of their first fragment (:mod:`.fragments`).
+
+Tunnels are not entered: GRE, IP-in-IP (4, 41), ESP and the like are other
+traffic under their own name, and VXLAN or any other UDP encapsulation is
+simply a UDP flow.  Only the outermost transport counts, as in tshark's
+per-frame ``tcp``/``udp`` fields.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE, PacketBatch, RecordBatch
+from .fragments import DEFAULT_CAPACITY, FragmentTable
+from .ipprotos import ip_protocol_name
+from .ipv4 import FRAG_FIRST, FRAG_LATER, decode_ipv4
+from .ipv6 import decode_ipv6, walk_extensions
+from .labels import Vocabulary
+from .link import decode_links
+from .nettypes import IP_BY_VERSION, IPV4_CODES, IPV6_CODES, MPLS_PAYLOAD, network_name
+from .packets import PENDING, Packets, u8
+from .tags import walk_tags
+from .transport import decode_transport
+
+TRANSPORTS = np.array([6, 17, 33, 132], dtype=np.int64)
+
+
+class Decoder:
+    """Decodes the record batches of one capture read into packet columns.
+
+    Keep one decoder per read: it holds the label vocabulary (so a label index
+    means the same in every batch) and the first-fragment table (so fragments
+    split across batches still find their flow).
+    """
+
+    def __init__(self, fragment_capacity: int = DEFAULT_CAPACITY) -> None:
+        self._vocab = Vocabulary()
+        self._fragments = FragmentTable(fragment_capacity)
+
+    @property
+    def labels(self) -> list[str]:
+        """The label vocabulary so far (a copy)."""
+        return list(self._vocab.names)
+
+    def decode(self, batch: RecordBatch) -> PacketBatch:
+        """Decode every record of ``batch``; each packet gets a kind and, if not a flow, a label."""
+        pk = Packets(batch, self._vocab)
+        if pk.n:
+            idx = walk_tags(pk, decode_links(pk))
+            v4, v6 = _dispatch(pk, idx)
+            ip = np.concatenate([decode_ipv4(pk, v4), decode_ipv6(pk, v6)])
+            ip = walk_extensions(pk, ip)
+            pk.cols["proto"][ip] = pk.nh[ip]
+            later = pk.frag[ip] == FRAG_LATER
+            whole, later = ip[~later], ip[later]
+            transport = np.isin(pk.nh[whole], TRANSPORTS)
+            decode_transport(pk, whole[transport])
+            other = whole[~transport]
+            pk.finish_by(other, KIND_OTHER, pk.nh[other], ip_protocol_name)
+            self._fragments_stage(pk, ip[pk.frag[ip] == FRAG_FIRST], later)
+            stray = np.flatnonzero(pk.cols["kind"] == PENDING)
+            pk.finish(stray, KIND_UNDECODABLE, "not decoded")
+        return PacketBatch(columns=pk.cols, data=batch.data, labels=list(self._vocab.names))
+
+    def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> None:
+        """Remember first fragments that became flow packets; attribute later ones."""
+        cols = pk.cols
+        first = first[cols["kind"][first] == KIND_FLOW]
+        table = self._fragments
+        if len(first):
+            keys = table.keys(cols, pk.frag_id, pk.frag_nh, first)
+            table.remember(keys, cols["proto"][first], cols["sport"][first], cols["dport"][first])
+        if not len(later):
+            return
+        found, proto, sport, dport = table.look_up(table.keys(cols, pk.frag_id, pk.frag_nh, later))
+        hit = later[found]
+        cols["kind"][hit] = KIND_FLOW
+        cols["label"][hit] = 0
+        cols["proto"][hit] = proto[found]
+        cols["sport"][hit] = sport[found]
+        cols["dport"][hit] = dport[found]
+        cols["payload_off"][hit] = pk.base[hit] + pk.pos[hit]
+        cols["payload_len"][hit] = 0
+        miss = later[~found]
+        unseen = np.isin(pk.frag_nh[miss], TRANSPORTS) | np.isin(pk.frag_nh[miss], (0, 43, 51, 60))
+        pk.finish_by(miss[unseen], KIND_OTHER, cols["ip_version"][miss[unseen]], _unseen_name)
+        rest = miss[~unseen]
+        pk.finish_by(rest, KIND_OTHER, pk.frag_nh[rest], ip_protocol_name)
+
+
+def _unseen_name(version: int) -> str:
+    return f"IPv{version} fragment, first fragment not seen"
+
+
+def _dispatch(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split packets into IPv4 and IPv6 candidates; name the rest as other traffic.
+
+    Raw IP and the payload below an MPLS stack are told apart by the version
+    nibble.  Raw IP with another version goes to the IPv4 decoder, which
+    rejects it as "bad IP version N"; below MPLS it is other traffic "MPLS"
+    (e.g. a pseudowire).
+    """
+    net = pk.net[idx]
+    is_v4 = np.isin(net, IPV4_CODES)
+    is_v6 = np.isin(net, IPV6_CODES)
+    guess = (net == IP_BY_VERSION) | (net == MPLS_PAYLOAD)
+    if is_v4.all():
+        return idx, idx[:0]
+    other = ~(is_v4 | is_v6 | guess)
+    pk.finish_by(idx[other], KIND_OTHER, net[other], network_name)
+    v4, v6 = [idx[is_v4]], [idx[is_v6]]
+    if guess.any():
+        g = pk.need(idx[guess], 1, "truncated IP header")
+        version = u8(pk.data, pk.at(g)) >> 4
+        not_ip = (pk.net[g] == MPLS_PAYLOAD) & (version != 4) & (version != 6)
+        pk.finish(g[not_ip], KIND_OTHER, "MPLS")
+        v6.append(g[~not_ip & (version == 6)])
+        v4.append(g[~not_ip & (version != 6)])
+    return np.sort(np.concatenate(v4)), np.sort(np.concatenate(v6))

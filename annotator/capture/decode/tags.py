@@ -1,0 +1,139 @@
+"""Headers between the link layer and IP: VLAN tags, MPLS, PPPoE and 802.2 LLC.
+
+These can stack (QinQ, VLAN then MPLS, ...), so the walk repeats a bounded
+number of times over the packets still sitting on one of them; each round is
+one vectorized step for all such packets.  A stack deeper than
+:data:`MAX_LAYERS` is undecodable ("link-layer header stack too long").
+
+The ``vlan`` column records the *outermost* VLAN id (the service tag of a QinQ
+frame), -1 when the frame carries no 802.1Q/802.1ad tag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..columns import KIND_UNDECODABLE
+from .ethertypes import (
+    ETH_MAX_LENGTH,
+    ETH_P_MPLS_MC,
+    ETH_P_MPLS_UC,
+    ETH_P_PPPOE_SESS,
+    ETH_P_QINQ,
+    ETH_P_QINQ_OLD,
+    ETH_P_QINQ_OLD2,
+    ETH_P_VLAN,
+    LLC_SAP_SNAP,
+    PPP_MPLS_MC,
+    PPP_MPLS_UC,
+    SNAP_OUI_CISCO,
+    SNAP_OUI_ENCAPSULATED_ETHERNET,
+)
+from .nettypes import (
+    CISCO_SNAP_BASE,
+    IPX_RAW_8023,
+    LLC_BASE,
+    MPLS_PAYLOAD,
+    PPP_BASE,
+    SNAP_OTHER,
+)
+from .packets import PENDING, Packets, u8, u16
+
+MAX_LAYERS = 12
+VLAN_TAG = 4  # TCI (priority, DEI, 12-bit VLAN id), then the inner EtherType
+MPLS_ENTRY = 4  # label (20 bits), traffic class (3), bottom of stack (1), TTL (8)
+PPPOE_SESSION = 8  # version/type, code, session id, length, then the PPP protocol
+LLC_HEADER = 3  # DSAP, SSAP, control
+SNAP_HEADER = 8  # LLC header plus 3-byte organisation code and 2-byte protocol
+
+VLAN_TYPES = (ETH_P_VLAN, ETH_P_QINQ, ETH_P_QINQ_OLD, ETH_P_QINQ_OLD2)
+MPLS_TYPES = (ETH_P_MPLS_UC, ETH_P_MPLS_MC)
+
+
+def _is_stacked(net: np.ndarray) -> np.ndarray:
+    """Which network codes are one of the headers this module walks."""
+    stacked = net <= ETH_MAX_LENGTH
+    for value in (*VLAN_TYPES, *MPLS_TYPES, ETH_P_PPPOE_SESS):
+        stacked |= net == value
+    return stacked
+
+
+def _vlan(pk: Packets, idx: np.ndarray) -> None:
+    idx = pk.need(idx, VLAN_TAG, "truncated VLAN tag")
+    at = pk.at(idx)
+    vlan = pk.cols["vlan"]
+    outer = vlan[idx] < 0
+    vlan[idx[outer]] = u16(pk.data, at[outer]) & 0x0FFF
+    pk.net[idx] = u16(pk.data, at + 2)
+    pk.pos[idx] += VLAN_TAG
+
+
+def _mpls(pk: Packets, idx: np.ndarray) -> None:
+    idx = pk.need(idx, MPLS_ENTRY, "truncated MPLS label stack")
+    bottom = (u8(pk.data, pk.at(idx, 2)) & 1) == 1
+    pk.net[idx[bottom]] = MPLS_PAYLOAD
+    pk.pos[idx] += MPLS_ENTRY
+
+
+def _pppoe(pk: Packets, idx: np.ndarray) -> None:
+    idx = pk.need(idx, PPPOE_SESSION, "truncated PPPoE header")
+    proto = u16(pk.data, pk.at(idx, 6))
+    code = np.where(proto == PPP_MPLS_UC, ETH_P_MPLS_UC, PPP_BASE | proto)
+    pk.net[idx] = np.where(proto == PPP_MPLS_MC, ETH_P_MPLS_MC, code)
+    pk.pos[idx] += PPPOE_SESSION
+
+
+def _llc(pk: Packets, idx: np.ndarray) -> None:
+    """802.3 length frames: LLC, SNAP (a plain EtherType goes on), or raw IPX."""
+    idx = pk.need(idx, 2, "truncated LLC header")
+    at = pk.at(idx)
+    # Novell "raw 802.3": IPX straight after the length, its checksum 0xFFFF.
+    raw_ipx = (u8(pk.data, at) == 0xFF) & (u8(pk.data, at + 1) == 0xFF)
+    pk.net[idx[raw_ipx]] = IPX_RAW_8023
+    idx = pk.need(idx[~raw_ipx], LLC_HEADER, "truncated LLC header")
+    at = pk.at(idx)
+    dsap = u8(pk.data, at)
+    snap = (dsap == LLC_SAP_SNAP) & (u8(pk.data, at + 1) == LLC_SAP_SNAP)
+    plain = idx[~snap]
+    pk.net[plain] = LLC_BASE | dsap[~snap]
+    pk.pos[plain] += LLC_HEADER
+    snap_idx = pk.need(idx[snap], SNAP_HEADER, "truncated SNAP header")
+    at = pk.at(snap_idx)
+    oui = (u16(pk.data, at + 3) << 8) | u8(pk.data, at + 5)
+    proto = u16(pk.data, at + 6)
+    code = np.where(oui == SNAP_OUI_CISCO, CISCO_SNAP_BASE | proto, SNAP_OTHER)
+    # SNAP with a zero organisation code carries an EtherType: keep walking.
+    pk.net[snap_idx] = np.where(oui == SNAP_OUI_ENCAPSULATED_ETHERNET, proto, code)
+    pk.pos[snap_idx] += SNAP_HEADER
+
+
+def walk_tags(pk: Packets, idx: np.ndarray) -> np.ndarray:
+    """Walk the stacked headers of packets ``idx``; the packets that go on.
+
+    Afterwards ``net`` of each remaining packet is an EtherType or another
+    network code that is not one of the stacked headers, and ``pos`` points
+    just past the last stacked header.
+    """
+    current = idx
+    for _ in range(MAX_LAYERS):
+        current = current[_is_stacked(pk.net[current])]
+        if not len(current):
+            break
+        net = pk.net[current]
+        vlan = np.isin(net, VLAN_TYPES)
+        mpls = np.isin(net, MPLS_TYPES)
+        pppoe = net == ETH_P_PPPOE_SESS
+        llc = net <= ETH_MAX_LENGTH
+        if vlan.any():
+            _vlan(pk, current[vlan])
+        if mpls.any():
+            _mpls(pk, current[mpls])
+        if pppoe.any():
+            _pppoe(pk, current[pppoe])
+        if llc.any():
+            _llc(pk, current[llc])
+        current = current[pk.cols["kind"][current] == PENDING]
+    else:
+        current = current[_is_stacked(pk.net[current])]
+        pk.finish(current, KIND_UNDECODABLE, "link-layer header stack too long")
+    return idx[pk.cols["kind"][idx] == PENDING]
