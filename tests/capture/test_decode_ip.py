@@ -1,0 +1,223 @@
+"""IPv4 options and fragments, the IPv6 extension-header chain, malformed IP headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotator.capture.columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE
+from annotator.capture.decode import Decoder
+
+from .craft import (
+    ACK,
+    SYN,
+    auth_header,
+    ethernet,
+    ipv4,
+    ipv6,
+    ipv6_fragment,
+    ipv6_options,
+    record_batch,
+    tcp,
+    udp,
+)
+from .decode_helpers import decode, label, row
+
+A, B = "10.1.1.1", "10.2.2.2"
+A6, B6 = "2001:db8::a", "2001:db8::b"
+
+
+def v6(payload: bytes, nh: int, **kw) -> bytes:
+    return ethernet(ipv6(A6, B6, nh, payload, **kw), 0x86DD)
+
+
+def test_ipv4_options_move_the_transport_header():
+    options = b"\x94\x04\x00\x00" + b"\x01\x01\x01\x00"  # router alert, NOPs, end
+    batch = decode([ethernet(ipv4(A, B, 17, udp(68, 67, b"dhcp"), options=options))])
+    r = row(batch)
+    assert (r["kind"], r["sport"], r["dport"], r["payload_len"]) == (KIND_FLOW, 68, 67, 4)
+    assert bytes(batch.data[r["payload_off"] : r["payload_off"] + 4]) == b"dhcp"
+
+
+def test_ethernet_padding_is_not_payload():
+    small = ethernet(ipv4(A, B, 6, tcp(1, 2, ACK)))
+    padded = small + bytes(60 - len(small))
+    batch = decode([padded])
+    assert row(batch)["payload_len"] == 0
+
+
+def test_capture_shorter_than_ip_length_bounds_payload():
+    frame = ethernet(ipv4(A, B, 17, udp(1, 2, b"x" * 100)))
+    batch = Decoder().decode(record_batch([frame[:50]], 1))
+    r = row(batch)
+    assert r["kind"] == KIND_FLOW and r["payload_len"] == 50 - 14 - 20 - 8
+
+
+def test_zero_total_length_reads_to_capture_end():
+    # segmentation offload leaves total length 0 in captures from the sender
+    frame = ethernet(ipv4(A, B, 6, tcp(1, 2, ACK, b"z" * 40), total_length=0))
+    r = row(decode([frame]))
+    assert r["kind"] == KIND_FLOW and r["payload_len"] == 40
+
+
+@pytest.mark.parametrize(
+    ("packet", "reason"),
+    [
+        (ipv4(A, B, 6, tcp(1, 2), ihl=4), "bad IPv4 header length"),
+        (ipv4(A, B, 6, tcp(1, 2), ihl=0), "bad IPv4 header length"),
+        (ipv4(A, B, 6, tcp(1, 2), ihl=15), "truncated IPv4 header"),
+        (ipv4(A, B, 6, tcp(1, 2), total_length=12), "IPv4 total length shorter than header"),
+        (ipv4(A, B, 6, tcp(1, 2), version=7), "bad IP version 7"),
+        (ipv4(A, B, 6, tcp(1, 2), version=6), "bad IP version 6"),
+        (ipv4(A, B, 6, b"\x00\x01"), "truncated TCP header"),
+        (ipv4(A, B, 17, b"\x00"), "truncated UDP header"),
+        (ipv4(A, B, 6, tcp(1, 2, data_offset=4)), "bad TCP data offset"),
+        (ipv4(A, B, 6, tcp(1, 2, data_offset=0)), "bad TCP data offset"),
+    ],
+)
+def test_malformed_ipv4(packet, reason):
+    batch = decode([ethernet(packet)])
+    assert row(batch)["kind"] == KIND_UNDECODABLE
+    assert label(batch) == reason
+
+
+def test_other_ip_protocols_are_named():
+    protos = [1, 2, 47, 50, 89, 103, 112, 4, 41, 250]
+    batch = decode([ethernet(ipv4(A, B, p, bytes(24))) for p in protos])
+    assert set(batch["kind"].tolist()) == {KIND_OTHER}
+    assert batch["proto"].tolist() == protos
+    assert [label(batch, i) for i in range(len(protos))] == [
+        "ICMP",
+        "IGMP",
+        "GRE",
+        "ESP",
+        "OSPF",
+        "PIM",
+        "VRRP",
+        "IPv4 encapsulation",
+        "IPv6 encapsulation",
+        "IP protocol 250",
+    ]
+    assert batch["ip_version"].tolist() == [4] * len(protos)
+
+
+def test_ipv4_fragments_take_the_ports_of_the_first():
+    body = udp(5000, 53, b"q" * 40)
+    first = ethernet(ipv4(A, B, 17, body[:24], ident=77, more_fragments=True))
+    middle = ethernet(
+        ipv4(A, B, 17, body[24:40], ident=77, more_fragments=True, fragment_offset=24)
+    )
+    last = ethernet(ipv4(A, B, 17, body[40:], ident=77, fragment_offset=40))
+    other_id = ethernet(ipv4(A, B, 17, body[40:], ident=78, fragment_offset=40))
+    batch = decode([first, middle, last, other_id])
+    for i in range(3):
+        r = row(batch, i)
+        assert (r["kind"], r["proto"], r["sport"], r["dport"]) == (KIND_FLOW, 17, 5000, 53)
+    assert row(batch, 0)["payload_len"] == 16
+    assert row(batch, 1)["payload_len"] == 0 and row(batch, 2)["payload_len"] == 0
+    assert row(batch, 3)["kind"] == KIND_OTHER
+    assert label(batch, 3) == "IPv4 fragment, first fragment not seen"
+
+
+def test_fragments_out_of_order_within_a_batch():
+    body = tcp(1234, 80, ACK, b"d" * 64)
+    first = ethernet(ipv4(A, B, 6, body[:48], ident=9, more_fragments=True))
+    last = ethernet(ipv4(A, B, 6, body[48:], ident=9, fragment_offset=48))
+    batch = decode([last, first])
+    assert batch["kind"].tolist() == [KIND_FLOW, KIND_FLOW]
+    assert batch["sport"].tolist() == [1234, 1234] and batch["dport"].tolist() == [80, 80]
+
+
+def test_fragments_across_batches_and_reversed_addresses_do_not_match():
+    body = udp(7, 9, b"p" * 40)
+    first = ethernet(ipv4(A, B, 17, body[:24], ident=5, more_fragments=True))
+    later = ethernet(ipv4(A, B, 17, body[24:], ident=5, fragment_offset=24))
+    swapped = ethernet(ipv4(B, A, 17, body[24:], ident=5, fragment_offset=24))
+    decoder = Decoder()
+    decoder.decode(record_batch([first], 1))
+    batch = decoder.decode(record_batch([later, swapped], 1, first_frame=2))
+    assert (row(batch, 0)["kind"], row(batch, 0)["sport"], row(batch, 0)["dport"]) == (0, 7, 9)
+    assert label(batch, 1) == "IPv4 fragment, first fragment not seen"
+
+
+def test_later_fragment_of_a_non_transport_protocol_keeps_its_name():
+    frag = ethernet(ipv4(A, B, 1, bytes(32), ident=3, fragment_offset=1480))
+    assert label(decode([frag])) == "ICMP"
+
+
+def test_fragment_table_is_bounded():
+    decoder = Decoder(fragment_capacity=2)
+    firsts = [
+        ethernet(ipv4(A, B, 17, udp(100 + i, 53, bytes(8)), ident=i, more_fragments=True))
+        for i in range(3)
+    ]
+    decoder.decode(record_batch(firsts, 1))
+    laters = [ethernet(ipv4(A, B, 17, bytes(8), ident=i, fragment_offset=16)) for i in range(3)]
+    batch = decoder.decode(record_batch(laters, 1))
+    assert batch["kind"].tolist() == [KIND_OTHER, KIND_FLOW, KIND_FLOW]
+    assert batch["sport"].tolist()[1:] == [101, 102]
+
+
+def test_ipv6_extension_header_chain():
+    chain = ipv6_options(43, ipv6_options(60, ipv6_options(6, tcp(1, 22, SYN), 16), 24))
+    batch = decode([v6(chain, 0), v6(auth_header(17, udp(500, 500, b"ike")), 51)])
+    r = row(batch, 0)
+    assert (r["kind"], r["proto"], r["sport"], r["dport"], r["tcp_flags"]) == (0, 6, 1, 22, SYN)
+    r = row(batch, 1)
+    assert (r["kind"], r["proto"], r["sport"], r["payload_len"]) == (0, 17, 500, 3)
+
+
+def test_ipv4_authentication_header_is_skipped():
+    batch = decode([ethernet(ipv4(A, B, 51, auth_header(6, tcp(179, 50000, ACK, b"bgp"))))])
+    r = row(batch)
+    assert (r["kind"], r["proto"], r["sport"], r["dport"], r["payload_len"]) == (
+        0,
+        6,
+        179,
+        50000,
+        3,
+    )
+
+
+def test_ipv6_fragments():
+    body = udp(4000, 4001, b"u" * 64)
+    first = v6(ipv6_fragment(17, body[:32], offset=0, more=True, ident=0xABCDEF01), 44)
+    last = v6(ipv6_fragment(17, body[32:], offset=32, more=False, ident=0xABCDEF01), 44)
+    orphan = v6(ipv6_fragment(17, body[32:], offset=32, more=False, ident=0x1), 44)
+    atomic = v6(ipv6_fragment(17, body, offset=0, more=False, ident=0x2), 44)
+    batch = decode([last, first, orphan, atomic])
+    assert batch["kind"].tolist() == [KIND_FLOW, KIND_FLOW, KIND_OTHER, KIND_FLOW]
+    assert batch["sport"].tolist() == [4000, 4000, 0, 4000]
+    assert label(batch, 2) == "IPv6 fragment, first fragment not seen"
+    assert row(batch, 3)["payload_len"] == 64
+
+
+def test_ipv6_fragment_with_destination_options_after_it():
+    inner = ipv6_options(6, tcp(8080, 9090, ACK, b"x" * 8))
+    first = v6(ipv6_fragment(60, inner[:24], offset=0, more=True, ident=11), 44)
+    later = v6(ipv6_fragment(60, inner[24:], offset=24, more=False, ident=11), 44)
+    batch = decode([first, later])
+    assert batch["kind"].tolist() == [KIND_FLOW, KIND_FLOW]
+    assert batch["proto"].tolist() == [6, 6]
+    assert batch["dport"].tolist() == [9090, 9090]
+
+
+@pytest.mark.parametrize(
+    ("payload", "nh", "reason"),
+    [
+        (ipv6_options(0, b"") * 10, 0, "IPv6 extension header chain too long"),
+        (ipv6_options(6, b"", 8)[:5], 0, "truncated IPv6 extension header"),
+        (b"\x06\x05" + bytes(6), 60, "truncated IPv6 extension header"),
+        (ipv6_options(6, b"\x00\x01"), 43, "truncated TCP header"),
+    ],
+)
+def test_malformed_ipv6_chains(payload, nh, reason):
+    batch = decode([v6(payload, nh)])
+    assert row(batch)["kind"] == KIND_UNDECODABLE
+    assert label(batch) == reason
+
+
+def test_ipv6_other_protocols():
+    batch = decode([v6(bytes(8), 58), v6(b"", 59), v6(bytes(8), 47)])
+    assert [label(batch, i) for i in range(3)] == ["ICMPv6", "IPv6 no next header", "GRE"]
+    assert batch["kind"].tolist() == [KIND_OTHER] * 3
+    assert batch["ip_version"].tolist() == [6] * 3
