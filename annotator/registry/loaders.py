@@ -22,7 +22,7 @@ MAX_BYTES = 64 * 1024 * 1024
 
 _XML_START = re.compile(rb"^\s*<(\?xml|!DOCTYPE|!--|registry\b|[A-Za-z_][\w.-]*:registry\b)", re.I)
 _ANY_XML = re.compile(rb"^\s*<[?!A-Za-z_]")
-_CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,\s*"?Port Number"?\s*,', re.I)
+_CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,', re.I)
 _TEXT_HEADER = re.compile(r"Service\s+Name\W+Port\s+Number", re.I)
 
 
