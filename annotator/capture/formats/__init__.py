@@ -1,0 +1,22 @@
+"""Capture file formats: pcap and pcapng, plain or compressed, read into record batches.
+
+The one entry point is :func:`open_capture`; everything else here is the
+machinery behind it (see :mod:`.reader` for the streaming design, :mod:`.pcap`
+and :mod:`.pcapng` for the formats, :mod:`.compression` for decompression and
+its bomb guard, :mod:`.walk` for the compiled record walk).
+"""
+
+from annotator.capture.formats.compression import (
+    DEFAULT_MAX_DECOMPRESSED,
+    DEFAULT_MAX_RATIO,
+)
+from annotator.capture.formats.linktypes import link_type_name
+from annotator.capture.formats.reader import CaptureReader, open_capture
+
+__all__ = [
+    "DEFAULT_MAX_DECOMPRESSED",
+    "DEFAULT_MAX_RATIO",
+    "CaptureReader",
+    "link_type_name",
+    "open_capture",
+]

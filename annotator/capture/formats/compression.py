@@ -1,0 +1,289 @@
+"""The byte stream under a capture: file or standard input, hashed, maybe compressed.
+
+A capture may arrive gzip-, bzip2-, xz- or zstd-compressed.  The compression is
+recognised by the first bytes of the file (its magic number), never by the file
+name, so ``capture.pcap`` that is really gzip still reads and ``capture.gz``
+that is really a plain pcap too.
+
+While the stored bytes are read they are counted and fed to SHA-256, so the
+report can name the exact file analysed without a second pass over it (one pass
+is cheaper than hashing up front: the file is read once instead of twice, see
+``benchmarks/bench_read.py``).  The digest is known once the stored bytes have
+been read to their end; when reading stops early on a corrupt capture the rest
+of a regular file is still hashed, while standard input is hashed as far as it
+was read.
+
+Decompression-bomb guard
+------------------------
+A small compressed file can expand to an enormous stream.  Two limits stop
+that, each checked as the decompressed bytes come out:
+
+* ``max_decompressed`` (default :data:`DEFAULT_MAX_DECOMPRESSED`, 64 GiB): the
+  total decompressed size;
+* ``max_ratio`` (default :data:`DEFAULT_MAX_RATIO`, 1000): decompressed bytes
+  per compressed byte read so far.  Real captures compress 2 to 20 times, a few
+  highly repetitive ones a few hundred times; gzip cannot exceed about 1,030,
+  so only purpose-built input goes past 1,000.  The ratio is checked only once
+  more than :data:`RATIO_FLOOR` (64 MiB) has come out, so small files never
+  trip it on a lucky first block.
+
+Exceeding either raises :class:`~annotator.errors.DecompressionBombError` (not a
+partial result: an analyst should know the input was refused, and can lift the
+limits with ``--no-bomb-guard`` on the command line or ``None`` here).  Either
+limit set to ``None`` is off.
+
+Corrupt or truncated compressed data is not an error of the whole capture: the
+records decompressed before the damage are kept, and the reader reports a
+partial result at that point.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import io
+import lzma
+import sys
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from annotator.errors import CaptureError, DecompressionBombError
+
+DEFAULT_MAX_DECOMPRESSED = 64 * 1024**3  # 64 GiB
+DEFAULT_MAX_RATIO = 1000.0
+RATIO_FLOOR = 64 * 1024**2  # the ratio is only judged past 64 MiB of output
+
+#: Leading bytes of each supported compression format.
+COMPRESSION_MAGIC: dict[str, bytes] = {
+    "gzip": b"\x1f\x8b",
+    "bzip2": b"BZh",
+    "xz": b"\xfd7zXZ\x00",
+    "zstd": b"\x28\xb5\x2f\xfd",
+}
+
+# Errors the decompressors raise on damaged or truncated input.
+_DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+
+class CorruptStream(Exception):
+    """The compressed data is damaged from here on; ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"  # pragma: no cover - loop always returns
+
+
+class _HashingRaw(io.RawIOBase):
+    """The stored bytes: counted and hashed as they are read, with a peeked prefix."""
+
+    def __init__(self, fileobj: BinaryIO, prefix: bytes) -> None:
+        super().__init__()
+        self._f = fileobj
+        self._prefix = prefix
+        self.count = 0
+        self.eof = False
+        self._sha = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        if self._prefix:
+            n = min(len(view), len(self._prefix))
+            view[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+        else:
+            if hasattr(self._f, "readinto"):
+                n = self._f.readinto(view) or 0
+            else:
+                n = _read_into(self._f, view)
+            if n == 0:
+                self.eof = True
+                return 0
+        self._sha.update(view[:n])
+        self.count += n
+        return n
+
+    def drain(self) -> None:
+        """Read (and hash) whatever is left of the stored bytes."""
+        buf = bytearray(1 << 20)
+        while not self.eof:
+            self.readinto(buf)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _read_into(f: BinaryIO, view: memoryview) -> int:
+    data = f.read(len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+def _peek(f: BinaryIO, n: int) -> bytes:
+    """Read up to ``n`` bytes, looping over short reads (pipes deliver piecemeal)."""
+    out = b""
+    while len(out) < n:
+        more = f.read(n - len(out))
+        if not more:
+            break
+        out += more
+    return out
+
+
+def detect_compression(head: bytes) -> str | None:
+    """The compression format whose magic number ``head`` starts with, or None."""
+    for name, magic in COMPRESSION_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    return None
+
+
+class ByteStream:
+    """The decompressed bytes of a capture, read with :meth:`readinto`.
+
+    ``compression`` names the detected format (None for plain files).  The
+    stream raises :class:`CorruptStream` when compressed data turns out to be
+    damaged and :class:`DecompressionBombError` when a limit is exceeded.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        *,
+        max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
+        max_ratio: float | None = DEFAULT_MAX_RATIO,
+    ) -> None:
+        self.name, fileobj, self.size, self._owned, self._regular = _open_source(source)
+        try:
+            head = _peek(fileobj, 6)
+        except OSError as exc:
+            self._close_owned(fileobj)
+            raise CaptureError(self.name, f"cannot read: {exc.strerror or exc}") from None
+        self._fileobj = fileobj
+        self.raw = _HashingRaw(fileobj, head)
+        self.compression = detect_compression(head)
+        self.max_decompressed = max_decompressed
+        self.max_ratio = max_ratio
+        self.out = 0  # decompressed bytes delivered so far
+        self._inner: io.RawIOBase | io.BufferedIOBase | BinaryIO
+        if self.compression is None:
+            self._inner = self.raw
+        elif self.compression == "gzip":
+            self._inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
+        elif self.compression == "bzip2":
+            self._inner = bz2.BZ2File(self.raw, mode="rb")
+        elif self.compression == "xz":
+            self._inner = lzma.LZMAFile(self.raw, mode="rb")  # noqa: SIM115 - closed in close()
+        else:
+            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+            self._inner = dctx.stream_reader(self.raw, read_across_frames=True, closefd=False)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the stored file has no bytes at all."""
+        return self.raw.count == 0 and not self.raw._prefix
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` with up to ``len(view)`` decompressed bytes; 0 means the end."""
+        try:
+            n = self._inner.readinto(view) or 0
+        except _DECOMPRESS_ERRORS as exc:
+            if self.compression is None:
+                raise CaptureError(self.name, f"read failed: {exc}") from None
+            raise CorruptStream(_describe_corruption(self.compression, exc)) from None
+        self.out += n
+        if n and self.compression is not None:
+            self._check_limits()
+        return n
+
+    def _check_limits(self) -> None:
+        hint = "(use --no-bomb-guard to lift the limit)"
+        if self.max_decompressed is not None and self.out > self.max_decompressed:
+            raise DecompressionBombError(
+                self.name,
+                f"decompressed output exceeds {_human(self.max_decompressed)} "
+                f"from {_human(self.raw.count)} of {self.compression} data {hint}",
+            )
+        if self.max_ratio is not None and self.out > RATIO_FLOOR:
+            ratio = self.out / max(self.raw.count, 1)
+            if ratio > self.max_ratio:
+                raise DecompressionBombError(
+                    self.name,
+                    f"decompressed output exceeds {self.max_ratio:g} times the compressed size "
+                    f"({_human(self.out)} from {_human(self.raw.count)} of "
+                    f"{self.compression} data) {hint}",
+                )
+
+    def sha256(self) -> str | None:
+        """Digest of the stored bytes, once they have all been read (else None)."""
+        return self.raw.hexdigest() if self.raw.eof else None
+
+    def finish(self) -> None:
+        """Hash the rest of a regular file after reading stopped early."""
+        if self._regular and not self.raw.eof:
+            with contextlib.suppress(OSError):
+                self.raw.drain()
+        if self.size is None and self.raw.eof:
+            self.size = self.raw.count
+
+    def close(self) -> None:
+        """Release the decompressor and any file this stream opened itself."""
+        if self._inner is not self.raw:
+            with contextlib.suppress(Exception):
+                self._inner.close()
+        self._close_owned(self._fileobj)
+
+    def _close_owned(self, fileobj: BinaryIO) -> None:
+        if self._owned:
+            fileobj.close()
+
+
+def _describe_corruption(compression: str, exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return f"{compression} stream ends before its end marker (truncated)"
+    text = str(exc).strip() or type(exc).__name__
+    return f"corrupt {compression} data ({text})"
+
+
+def _open_source(source: str | Path | BinaryIO) -> tuple[str, BinaryIO, int | None, bool, bool]:
+    """(name, file object, stored size, whether we own it, whether it is a regular file)."""
+    if isinstance(source, str | Path):
+        name = str(source)
+        if name == "-":
+            return "-", sys.stdin.buffer, None, False, False
+        path = Path(source)
+        try:
+            if path.is_dir():
+                raise CaptureError(name, "is a directory, not a capture file")
+            f = open(path, "rb")  # noqa: SIM115 - closed by ByteStream.close
+        except CaptureError:
+            raise
+        except FileNotFoundError:
+            raise CaptureError(name, "no such file") from None
+        except PermissionError:
+            raise CaptureError(name, "permission denied") from None
+        except OSError as exc:
+            raise CaptureError(name, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            st = path.stat()
+            regular = path.is_file()
+        except OSError:
+            st, regular = None, False
+        return name, f, (st.st_size if st is not None and regular else None), True, regular
+    name = str(getattr(source, "name", "<stream>"))
+    return name, source, None, False, False

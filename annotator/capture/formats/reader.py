@@ -1,0 +1,303 @@
+"""Open a capture file and stream its records out in chunks.
+
+:func:`open_capture` detects the compression (by content), then the format
+(pcap or pcapng, by magic number), and returns a :class:`CaptureReader`.  Its
+:meth:`CaptureReader.batches` reads the decompressed stream in large buffers
+(:data:`DEFAULT_CHUNK_BYTES`) and walks the record headers of each buffer with
+the compiled kernel (:mod:`.walk`) or its plain-Python twin (:mod:`.pywalk`),
+yielding :class:`~annotator.capture.columns.RecordBatch` objects.  A record
+that straddles two buffers is carried over to the next one, so memory stays
+bounded by the buffer size (plus the largest single record), whatever the file
+size.
+
+Every record is accounted for: frames are numbered 1..N in file order, and
+when the file ends mid-record or a header lies, reading stops with
+:attr:`CaptureReader.partial` naming the byte offset (in the decompressed
+stream) and the reason; the records before it are all delivered.
+
+Engine choice: numba costs a fraction of a second to load, which a small
+capture does not repay, so ``engine="auto"`` walks with plain Python until the
+capture proves larger than :data:`NUMBA_THRESHOLD` (4 MiB), and stays with
+Python when numba is not installed.  ``"numba"`` and ``"python"`` force one
+(the tests use them to check that both give the same arrays).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from annotator.capture.columns import RecordBatch
+from annotator.capture.formats import pywalk
+from annotator.capture.formats.compression import (
+    DEFAULT_MAX_DECOMPRESSED,
+    DEFAULT_MAX_RATIO,
+    ByteStream,
+    CorruptStream,
+)
+from annotator.capture.formats.pcap import FILE_HEADER_LEN, PCAP_MAGICS, PcapWalker, parse_header
+from annotator.capture.formats.pcapng import SHB_MAGIC, PcapngWalker
+from annotator.capture.formats.pywalk import ST_END, ST_FULL, ST_NEED
+from annotator.errors import CaptureError, UsageError
+from annotator.result import CaptureInfo, Partial
+
+DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
+DEFAULT_CHUNK_RECORDS = 65536
+NUMBA_THRESHOLD = 4 * 1024 * 1024
+READ_PIECE = 4 * 1024 * 1024  # decompressed bytes asked for per read call
+ENGINES = ("auto", "numba", "python")
+
+
+def _load_kernels() -> types.ModuleType | None:
+    """The numba kernels, or None when numba is not installed."""
+    try:
+        from annotator.capture.formats import walk
+    except ImportError:
+        return None
+    return walk
+
+
+class CaptureReader:
+    """An open capture: its :attr:`info`, its record batches, and how it ended.
+
+    Use as a context manager (or call :meth:`close`).  :meth:`batches` may be
+    iterated once.  :attr:`info` is completed (packet count, first and last
+    timestamps, SHA-256 of the stored file) when the batches are exhausted;
+    :attr:`partial` is set when reading stopped before the end of the data.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        *,
+        max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
+        max_ratio: float | None = DEFAULT_MAX_RATIO,
+        engine: str = "auto",
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> None:
+        if engine not in ENGINES:
+            raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if chunk_bytes < 4096:
+            raise UsageError(f"chunk_bytes must be at least 4096, not {chunk_bytes}")
+        self._engine = engine
+        self._kernels: types.ModuleType | None = pywalk if engine == "python" else None
+        self._chunk_bytes = chunk_bytes
+        self._buf = np.empty(0, np.uint8)
+        self._base = 0  # stream offset of self._buf[0]
+        self._pos = 0
+        self._end = 0
+        self._eof = False
+        self._corrupt: str | None = None
+        self._started = False
+        self._finished = False
+        self._frames = 0
+        self._first: int | None = None
+        self._last: int | None = None
+        self.partial: Partial | None = None
+        self._stream = ByteStream(source, max_decompressed=max_decompressed, max_ratio=max_ratio)
+        self.name = self._stream.name
+        try:
+            self._walker = self._open_format()
+        except BaseException:
+            self._stream.close()
+            raise
+        self.info = CaptureInfo(
+            name=self.name,
+            size=self._stream.size,
+            sha256=None,
+            format=self._walker.format,
+            compression=self._stream.compression,
+            link_types=list(self._walker.link_types),
+        )
+
+    # -- opening -------------------------------------------------------------
+
+    def _open_format(self) -> PcapWalker | PcapngWalker:
+        self._refill(FILE_HEADER_LEN)
+        inside = f"{self._stream.compression}-compressed, but " if self._stream.compression else ""
+        if self._end == 0:
+            if self._corrupt:
+                raise CaptureError(self.name, self._corrupt)
+            raise CaptureError(self.name, f"{inside}empty" if inside else "empty file")
+        head = bytes(self._buf[:4])
+        if head in PCAP_MAGICS:
+            if self._end < FILE_HEADER_LEN:
+                raise CaptureError(
+                    self.name, f"{inside}truncated pcap file header ({self._end} of 24 bytes)"
+                )
+            self._pos = FILE_HEADER_LEN
+            return PcapWalker(parse_header(bytes(self._buf[:FILE_HEADER_LEN])))
+        if head == SHB_MAGIC:
+            walker = PcapngWalker()
+            while True:
+                step, status, detail = walker.control_block(self._buf, self._pos, self._end)
+                if step:
+                    self._pos += step
+                    return walker
+                if status in (ST_END, ST_NEED) and not self._eof:
+                    self._refill(detail)
+                    continue
+                why = walker.stop_reason(status, detail, self._end - self._pos, True)
+                raise CaptureError(self.name, f"{inside}unreadable pcapng section header: {why}")
+        shown = " ".join(f"{b:02x}" for b in head)
+        raise CaptureError(self.name, f"{inside}not a pcap or pcapng file (starts with {shown})")
+
+    # -- buffer --------------------------------------------------------------
+
+    def _refill(self, need: int) -> None:
+        """Move the unread tail to a fresh buffer and fill the rest from the stream.
+
+        A fresh buffer (not reused) because batches already handed out keep
+        pointing into the old one.
+        """
+        keep = self._end - self._pos
+        size = max(self._chunk_bytes, keep + need)
+        new = np.empty(size, np.uint8)
+        new[:keep] = self._buf[self._pos : self._end]
+        self._base += self._pos
+        filled = keep
+        view = memoryview(new)
+        while filled < size and not self._eof:
+            try:
+                got = self._stream.readinto(view[filled : min(size, filled + READ_PIECE)])
+            except CorruptStream as exc:
+                self._corrupt, self._eof = exc.reason, True
+                break
+            if got == 0:
+                self._eof = True
+                break
+            filled += got
+        self._buf, self._pos, self._end = new, 0, filled
+
+    def _kernel_module(self) -> types.ModuleType:
+        if self._kernels is not None:
+            return self._kernels
+        if self._engine == "numba":
+            walk = _load_kernels()
+            if walk is None:
+                raise UsageError("engine 'numba' asked for, but numba is not installed")
+            self._kernels = walk
+            return walk
+        size = self._stream.size or 0
+        if max(size, self._base + self._end) > NUMBA_THRESHOLD:
+            self._kernels = _load_kernels() or pywalk
+            return self._kernels
+        return pywalk  # small so far: decide again on the next buffer
+
+    # -- reading -------------------------------------------------------------
+
+    def batches(self, chunk_records: int = DEFAULT_CHUNK_RECORDS) -> Iterator[RecordBatch]:
+        """Yield the records in batches of at most ``chunk_records``, in file order."""
+        if chunk_records < 1:
+            raise UsageError(f"chunk_records must be positive, not {chunk_records}")
+        if self._started:
+            raise UsageError("a capture's batches can be read only once")
+        self._started = True
+        try:
+            yield from self._read(chunk_records)
+            self._finish()
+        finally:
+            self._stream.close()
+
+    def _read(self, chunk_records: int) -> Iterator[RecordBatch]:
+        walker = self._walker
+        done = False
+        while not done:
+            out = walker.new_arrays(chunk_records)
+            n = 0
+            while n < chunk_records:
+                n, self._pos, status, detail = walker.walk(
+                    self._kernel_module(), self._buf, self._pos, self._end, out, n, chunk_records
+                )
+                if status == ST_FULL:
+                    break
+                if status in (ST_END, ST_NEED) and not self._eof:
+                    if n:
+                        break  # hand these out before the buffer is replaced
+                    self._refill(detail)
+                    continue
+                done = True
+                left = self._end - self._pos
+                if status in (ST_END, ST_NEED) and self._corrupt:
+                    reason = self._corrupt
+                elif status == ST_END and left == 0:
+                    break  # clean end of the capture
+                else:
+                    reason = walker.stop_reason(status, detail, left, True)
+                at = self._base + self._pos
+                self.partial = Partial(capture=self.name, offset=at, reason=reason)
+                break
+            if n:
+                yield self._batch(walker, out, n)
+
+    def _batch(self, walker: PcapWalker | PcapngWalker, out: dict, n: int) -> RecordBatch:
+        ts, link = walker.columns(out, n)
+        frame = np.arange(self._frames + 1, self._frames + n + 1, dtype=np.int64)
+        self._frames += n
+        lo, hi = int(ts.min()), int(ts.max())
+        self._first = lo if self._first is None else min(self._first, lo)
+        self._last = hi if self._last is None else max(self._last, hi)
+        return RecordBatch(
+            data=self._buf,
+            offset=out["off"][:n],
+            cap_len=out["cap"][:n],
+            wire_len=out["wire"][:n],
+            ts_ns=ts,
+            link_type=link,
+            frame=frame,
+        )
+
+    def _finish(self) -> None:
+        """Complete :attr:`info` once the records are exhausted."""
+        if self._finished:
+            return
+        self._finished = True
+        self._stream.finish()
+        info = self.info
+        info.size = self._stream.size
+        info.sha256 = self._stream.sha256()
+        info.link_types = list(self._walker.link_types)
+        info.packets = self._frames
+        if self._first is not None and self._last is not None:
+            info.first_seen = pd.Timestamp(self._first, unit="ns", tz="UTC")
+            info.last_seen = pd.Timestamp(self._last, unit="ns", tz="UTC")
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the file (and decompressor); safe to call more than once."""
+        self._stream.close()
+
+    def __enter__(self) -> CaptureReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_capture(
+    source: str | Path | BinaryIO,
+    *,
+    max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
+    max_ratio: float | None = DEFAULT_MAX_RATIO,
+    engine: str = "auto",
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> CaptureReader:
+    """Open a pcap or pcapng capture, plain or compressed; ``"-"`` is standard input.
+
+    Raises :class:`~annotator.errors.CaptureError` when the source is missing,
+    unreadable, empty, or not a capture; the limits guard against
+    decompression bombs (see :mod:`annotator.capture.formats.compression`).
+    """
+    return CaptureReader(
+        source,
+        max_decompressed=max_decompressed,
+        max_ratio=max_ratio,
+        engine=engine,
+        chunk_bytes=chunk_bytes,
+    )
