@@ -114,7 +114,14 @@ def flows_by_class(result: Any, *, ax: Axes | None = None) -> Axes:
             left += values
         ax.invert_yaxis()
         ax.set_xlabel("flows")
-        ax.legend(title="evidence", loc="lower right", fontsize=8, title_fontsize=8)
+        ax.legend(
+            title="evidence",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title_fontsize=8,
+            frameon=False,
+        )
         _style(ax, "Flows by port class and evidence verdict")
     return ax
 
@@ -148,7 +155,7 @@ def flag_timeline(result: Any, *, ax: Axes | None = None, bins: int = 40) -> Axe
             locator = mdates.AutoDateLocator()
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-            ax.legend(loc="upper right", fontsize=8)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         else:
             ax.text(0.5, 0.5, "no flagged flows", transform=ax.transAxes, ha="center")
         ax.set_ylabel("flagged flows")

@@ -102,19 +102,30 @@ class ReportView:
         return len(self.flows) < self.flows_total
 
 
+def iana_caveat(note: str | None) -> str | None:
+    """The part of IANA's note that says an assignment is no endorsement,
+    without the asterisk frame IANA draws around it; the whole note (with
+    its whitespace tidied) when that part cannot be found."""
+    if not note:
+        return None
+    text = " ".join(note.replace("*", " ").split())
+    start = text.upper().find("ASSIGNMENT OF A PORT NUMBER")
+    return text[start:] if start >= 0 else text
+
+
 def registry_facts(registry: Any) -> dict[str, Any]:
     """Source, date, note and column coverage of the loaded registry."""
     meta = getattr(registry, "meta", None)
     get = lambda name, default=None: getattr(meta, name, default)  # noqa: E731
-    available = list(get("columns_available", None) or [])
+    available = sorted(get("columns_available", None) or [])
     missing = [c for c in USEFUL_REGISTRY_COLUMNS if available and c not in available]
     updated = get("updated")
     return {
-        "title": get("title"),
-        "source": get("source"),
-        "format": get("format"),
-        "updated": str(updated) if updated is not None else None,
-        "note": get("note"),
+        "title": get("title") or None,
+        "source": get("source") or None,
+        "format": get("format") or None,
+        "updated": str(updated) if updated else None,
+        "note": get("note") or None,
         "columns_available": available,
         "columns_missing": missing,
         "skipped_rows": get("skipped_rows"),
@@ -242,7 +253,7 @@ def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> R
         span=human_duration((last - first).total_seconds() if first is not None else None),
         registry=registry,
         caveat=CAVEAT,
-        iana_note=registry["note"] or None,
+        iana_note=iana_caveat(registry["note"]),
         findings={sev: rows for sev, rows in grouped.items() if rows},
         findings_total=len(findings),
         services=_records(services_seen(flows)),

@@ -29,6 +29,8 @@ ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 #: Columns holding a list of strings per flow.
 LIST_COLUMNS = frozenset({"services", "flags"})
+#: Columns holding a list of integers per row (findings' flow positions).
+INT_LIST_COLUMNS = frozenset({"flow_index"})
 
 
 def iso(ts: Any) -> str | None:
@@ -51,6 +53,8 @@ def column_values(series: pd.Series) -> list[Any]:
     plain ints and floats, lists for list columns."""
     if series.name in LIST_COLUMNS:
         return [_as_list(v) for v in series.tolist()]
+    if series.name in INT_LIST_COLUMNS:
+        return [[int(i) for i in v] if v is not None else [] for v in series.tolist()]
     missing = series.isna().to_numpy()
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
         stamps = series.dt.tz_localize("UTC") if series.dt.tz is None else series
@@ -113,9 +117,14 @@ def _capture_facts(info: Any) -> dict[str, Any]:
     }
 
 
+ACCOUNTING_KEYS = ("packets_total", "packets_in_flows", "packets_other", "packets_undecodable")
+
+
 def _accounting(accounting: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in accounting.items() if k != "undecodable"}
-    out["undecodable"] = dict(accounting.get("undecodable") or {})
+    """The packet counts (partial reads are reported in the document's ``partial``)."""
+    out: dict[str, Any] = {k: int(accounting.get(k, 0)) for k in ACCOUNTING_KEYS}
+    out["undecodable"] = {str(k): int(v) for k, v in (accounting.get("undecodable") or {}).items()}
+    out["flows"] = int(accounting.get("flows", 0))
     return out
 
 

@@ -73,7 +73,7 @@ def rich_safe(text: object) -> str:
 
 
 # Characters with a meaning in CommonMark/GFM inline text or tables.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~^])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~^])")
 _HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
@@ -81,7 +81,8 @@ def markdown_safe(text: object) -> str:
     """Escape a string for a Markdown table cell or paragraph (GitHub, GitLab).
 
     Markdown punctuation is backslash-escaped (so ``[click](http://evil)``
-    stays text and ``|`` cannot split a table cell), HTML's ``& < > "`` become
+    stays text, its parentheses harmless once the brackets are escaped, and
+    ``|`` cannot split a table cell), HTML's ``& < > "`` become
     entities (ticket systems pass raw HTML through), and line breaks become
     spaces (a newline would end the table row).  Bare URLs may still be
     auto-linked by the ticket system; ``defang=True`` is the answer to that.

@@ -75,28 +75,26 @@ def _findings(view: ReportView) -> list[Any]:
     out: list[Any] = []
     for severity, rows in view.findings.items():
         style = SEVERITY_STYLE.get(severity, "")
-        table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left")
+        table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left", padding=(0, 1))
         table.title = Text(f"{severity.upper()} ({len(rows)})", style=style)
-        table.add_column("Flag", style=style, no_wrap=True)
-        table.add_column("Detail", ratio=3)
-        table.add_column("Server", ratio=2)
-        table.add_column("Flows", justify="right")
-        table.add_column("Clients", justify="right")
-        table.add_column("Bytes", justify="right")
+        table.add_column("Finding", ratio=3, min_width=28, overflow="fold")
+        table.add_column("Server", ratio=2, min_width=16, overflow="fold")
+        table.add_column("Flows", justify="right", no_wrap=True)
+        table.add_column("Bytes", justify="right", no_wrap=True)
         table.add_column("ATT&CK", no_wrap=True)
         for row in rows:
+            finding = _t(row["flag"], style)
+            finding.append("\n")
+            finding.append_text(_t(row.get("detail") or row.get("title")))
             server = _t(f"{row['server_ip']} {row['server_port']}/{row['transport']}")
             if row.get("server_name"):
                 server.append("\n")
                 server.append_text(_t(row["server_name"], "dim"))
+            flows = f"{row['flows']:,}"
+            if row["clients"] != 1:
+                flows += f"\n{row['clients']:,} clients"
             table.add_row(
-                _t(row["flag"]),
-                _t(row.get("detail") or row.get("title")),
-                server,
-                f"{row['flows']:,}",
-                f"{row['clients']:,}",
-                human_bytes(row["bytes"]),
-                _t(row.get("attack") or ""),
+                finding, server, flows, human_bytes(row["bytes"]), _t(row.get("attack") or "")
             )
         out.append(table)
     return out
@@ -104,23 +102,25 @@ def _findings(view: ReportView) -> list[Any]:
 
 def _services(view: ReportView) -> Table:
     table = Table(title="Services seen", title_justify="left", box=box.SIMPLE_HEAD, expand=True)
-    for name, justify in (("Service", "left"), ("Ports", "left"), ("Flows", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("Bytes", justify="right")
-    table.add_column("Evidence (consistent / contradicts / none)")
-    table.add_column("Traffic speaks")
+    table.add_column("Service", ratio=1, min_width=12, overflow="fold")
+    table.add_column("Ports", ratio=1, min_width=11, overflow="fold")
+    table.add_column("Flows", justify="right", no_wrap=True)
+    table.add_column("Bytes", justify="right", no_wrap=True)
+    table.add_column("Evidence", ratio=2, min_width=14)
+    table.add_column("Speaks", ratio=1, min_width=8, overflow="fold")
     for row in view.services:
-        ports = ", ".join(str(p) for p in row["ports"][:6]) + (
-            " ..." if len(row["ports"]) > 6 else ""
-        )
-        label = _t(row["service"] or "(no registration)", "" if row["service"] else "dim")
-        evidence = Text(f"{row['consistent']}", style="green")
-        evidence.append(" / ")
-        evidence.append(f"{row['contradicts']}", style="bold red" if row["contradicts"] else "")
-        evidence.append(f" / {row['none']}")
+        ports = ", ".join(str(p) for p in row["ports"][:6])
+        ports += (" ..." if len(row["ports"]) > 6 else "") + f"/{row['transport']}"
+        label = _t(row["service"] or "(none)", "" if row["service"] else "dim")
+        evidence = Text()
+        for key, style in (("consistent", "green"), ("contradicts", "bold red"), ("none", "dim")):
+            if row[key]:
+                if evidence.plain:
+                    evidence.append(", ")
+                evidence.append(f"{row[key]:,} {key}", style=style)
         table.add_row(
             label,
-            f"{ports}/{row['transport']}",
+            _t(ports),
             f"{row['flows']:,}",
             human_bytes(row["bytes"]),
             evidence,

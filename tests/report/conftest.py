@@ -311,8 +311,12 @@ def make_findings(flows: pd.DataFrame) -> pd.DataFrame:
                     "severity": flag.severity,
                     "flag": flag_id,
                     "title": flag.title,
-                    "detail": f"{flow['server_port']}/{flow['transport']}: {flag.title} "
-                    f"(server name {flow['server_name']})",
+                    "detail": f"{flow['server_port']}/{flow['transport']}: {flag.title}"
+                    + (
+                        f" (server name {flow['server_name']})"
+                        if pd.notna(flow["server_name"])
+                        else ""
+                    ),
                     "attack": flag.attack,
                     "transport": flow["transport"],
                     "server_ip": flow["server_ip"],
@@ -397,3 +401,15 @@ def make_result() -> AnnotateResult:
 def crafted() -> AnnotateResult:
     """The hand-built result with hostile strings (see module docstring)."""
     return make_result()
+
+
+@pytest.fixture
+def hostile() -> SimpleNamespace:
+    """The hostile strings the hand-built result carries."""
+    return SimpleNamespace(
+        sni=HOSTILE_SNI,
+        host=HOSTILE_HOST,
+        markdown=HOSTILE_MD,
+        formula=HOSTILE_FORMULA,
+        terminal=HOSTILE_TERMINAL,
+    )
