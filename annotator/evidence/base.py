@@ -1,0 +1,149 @@
+"""The shapes every fingerprint shares: the :class:`Evidence` result, the
+:class:`Context` a fingerprint may consult, and small byte helpers.
+
+A fingerprint is a plain function ``check(c2s, s2c, ctx) -> Evidence | None``:
+``c2s`` and ``s2c`` are the first payload bytes sent by the client and by the
+server, ``ctx`` says which transport and ports the flow uses.  It returns None
+when the bytes do not look like its protocol, quickly, from the first bytes.
+The port in ``ctx`` may only pick between variants of one wire format (DNS,
+mDNS, LLMNR); it never decides on its own that the bytes are a protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the payload of one flow shows.
+
+    ``protocol`` is a canonical lowercase id (see
+    :data:`annotator.evidence.PROTOCOLS`) or None when nothing matched;
+    ``server_name`` is the TLS SNI or HTTP Host; ``detail`` is one short line for
+    people; ``fields`` holds the parsed facts; ``credentials`` says that
+    credentials were seen in clear.  The credential itself is never kept, only
+    the mechanism (``fields["credentials_mechanism"]``).
+    """
+
+    protocol: str | None
+    server_name: str | None = None
+    detail: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    credentials: bool = False
+
+
+#: The result for a flow whose payload matched no fingerprint.
+UNKNOWN = Evidence(None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The flow facts a fingerprint may consult besides the payload."""
+
+    transport: str
+    client_port: int
+    server_port: int
+    server_ip: str | None = None
+
+    def uses_port(self, *ports: int) -> bool:
+        """True when either end of the flow uses one of ``ports``."""
+        return self.server_port in ports or self.client_port in ports
+
+
+Check = Callable[[bytes, bytes, Context], Evidence | None]
+
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+def text(raw: bytes, limit: int = 120) -> str:
+    """Bytes from the wire as a short, inert, printable ASCII string.
+
+    Anything outside printable ASCII becomes ``?`` so that a capture cannot
+    smuggle control characters or terminal escapes into a report.
+    """
+    return _UNSAFE.sub("?", raw[:limit].decode("latin-1"))
+
+
+def inert(value: str, limit: int = 200) -> str:
+    """A decoded string with every non-printable character replaced by ``?``
+    (printable non-ASCII letters, as in mDNS names, are kept)."""
+    return "".join(c if c.isprintable() else "?" for c in value[:limit])
+
+
+def first_line(data: bytes, limit: int = 2048) -> bytes | None:
+    """The first CRLF- or LF-terminated line of ``data``, without its ending.
+
+    None when no line ending occurs within ``limit`` bytes.
+    """
+    end = data.find(b"\n", 0, limit)
+    if end < 0:
+        return None
+    return data[: end - 1] if end and data[end - 1] == 13 else data[:end]
+
+
+def lines(data: bytes, limit: int = 64) -> list[bytes]:
+    """Up to ``limit`` complete lines of ``data`` (a cut-off last line is dropped)."""
+    out = data.split(b"\n", limit)
+    if len(out) > limit or not data.endswith(b"\n"):
+        out = out[:-1]
+    return [line[:-1] if line.endswith(b"\r") else line for line in out]
+
+
+def header_value(head_lines: list[bytes], name: bytes) -> bytes | None:
+    """The value of the first ``Name: value`` header among ``head_lines``."""
+    name = name.lower()
+    for line in head_lines:
+        colon = line.find(b":")
+        if colon > 0 and line[:colon].strip().lower() == name:
+            return line[colon + 1 :].strip()
+    return None
+
+
+def ber_length(data: bytes, pos: int) -> tuple[int, int] | None:
+    """Decode an ASN.1 BER definite length at ``pos``: (length, position after it).
+
+    None when the length is indefinite, longer than four bytes or cut off.
+    """
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > 4 or pos + 1 + count > len(data):
+        return None
+    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
+
+
+def ber_tlv(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """One BER element at ``pos``: (tag, content start, content length), or None."""
+    if pos >= len(data):
+        return None
+    parsed = ber_length(data, pos + 1)
+    if parsed is None:
+        return None
+    length, start = parsed
+    return data[pos], start, length
+
+
+def ber_small_int(data: bytes, pos: int) -> tuple[int, int] | None:
+    """A BER INTEGER of at most four bytes at ``pos``: (value, position after it)."""
+    element = ber_tlv(data, pos)
+    if element is None or element[0] != 0x02 or not 1 <= element[2] <= 4:
+        return None
+    _, start, length = element
+    if start + length > len(data):
+        return None
+    return int.from_bytes(data[start : start + length], "big", signed=True), start + length
+
+
+def is_hostname(name: str) -> bool:
+    """A plausible DNS host name (letters, digits, hyphen, underscore, dots)."""
+    return bool(name) and len(name) <= 253 and _HOSTNAME.fullmatch(name) is not None
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9_*]([A-Za-z0-9_\-]{0,62})(\.[A-Za-z0-9_\-]{1,63})*\.?")

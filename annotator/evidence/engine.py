@@ -1,0 +1,102 @@
+"""Running the fingerprint table: one flow (:func:`identify`) or a whole flow
+table (:func:`fingerprint_flows`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from annotator.evidence.base import UNKNOWN, Context, Evidence
+from annotator.evidence.registry import FINGERPRINTS, Fingerprint
+
+_BY_TRANSPORT: dict[str, tuple[Fingerprint, ...]] = {
+    transport: tuple(fp for fp in FINGERPRINTS if transport in fp.transports)
+    for transport in ("tcp", "udp")
+}
+
+
+def _run(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
+    for fingerprint in _BY_TRANSPORT.get(ctx.transport, ()):
+        found = fingerprint.check(c2s, s2c, ctx)
+        if found is not None:
+            return found
+    return None
+
+
+def identify(
+    c2s: bytes,
+    s2c: bytes,
+    *,
+    transport: str,
+    client_port: int,
+    server_port: int,
+    server_ip: str | None = None,
+) -> Evidence:
+    """Name the protocol the first payload bytes of a flow actually speak.
+
+    ``c2s`` and ``s2c`` are the first bytes the client and the server sent.  The
+    result's ``protocol`` is None when no fingerprint matched; it is never
+    guessed from the port.  When the flow stage may have taken the server for
+    the client (a capture that starts mid-conversation), the directions are
+    tried the other way round as well.
+    """
+    c2s = bytes(c2s or b"")
+    s2c = bytes(s2c or b"")
+    if not c2s and not s2c:
+        return UNKNOWN
+    ctx = Context(transport.lower(), int(client_port), int(server_port), server_ip)
+    found = _run(c2s, s2c, ctx)
+    if found is None and s2c:
+        swapped = Context(ctx.transport, ctx.server_port, ctx.client_port, ctx.server_ip)
+        found = _run(s2c, c2s, swapped)
+    return found or UNKNOWN
+
+
+def fingerprint_flows(
+    flows: pd.DataFrame, payload_c2s: np.ndarray, payload_s2c: np.ndarray
+) -> pd.DataFrame:
+    """Fingerprint every flow of a flow table.
+
+    ``payload_c2s`` and ``payload_s2c`` are object arrays aligned with the rows
+    of ``flows`` (which needs the columns transport, client_port, server_port
+    and server_ip).  Returns a DataFrame on ``flows.index`` with the columns
+    observed_protocol, server_name, evidence_detail (str or None) and
+    cleartext_credentials (bool).  Flows without payload are skipped.
+    """
+    n = len(flows)
+    protocol = np.full(n, None, dtype=object)
+    server_name = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+    credentials = np.zeros(n, dtype=bool)
+    if n:
+        c2s_len = np.fromiter((len(p) if p is not None else 0 for p in payload_c2s), np.int64, n)
+        s2c_len = np.fromiter((len(p) if p is not None else 0 for p in payload_s2c), np.int64, n)
+        rows = np.flatnonzero((c2s_len > 0) | (s2c_len > 0))
+        transport = flows["transport"].to_numpy(dtype=object)
+        client_port = flows["client_port"].to_numpy(dtype=np.int64)
+        server_port = flows["server_port"].to_numpy(dtype=np.int64)
+        server_ip = flows["server_ip"].to_numpy(dtype=object)
+        for i in rows:
+            ip = server_ip[i]
+            found = identify(
+                payload_c2s[i] or b"",
+                payload_s2c[i] or b"",
+                transport=str(transport[i]),
+                client_port=client_port[i],
+                server_port=server_port[i],
+                server_ip=ip if isinstance(ip, str) else None,
+            )
+            if found.protocol is not None:
+                protocol[i] = found.protocol
+                server_name[i] = found.server_name
+                detail[i] = found.detail
+                credentials[i] = found.credentials
+    return pd.DataFrame(
+        {
+            "observed_protocol": pd.Series(protocol, index=flows.index, dtype=object),
+            "server_name": pd.Series(server_name, index=flows.index, dtype=object),
+            "evidence_detail": pd.Series(detail, index=flows.index, dtype=object),
+            "cleartext_credentials": pd.Series(credentials, index=flows.index, dtype=bool),
+        },
+        index=flows.index,
+    )

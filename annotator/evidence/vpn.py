@@ -1,0 +1,101 @@
+"""VPN tunnels that announce themselves: WireGuard and OpenVPN."""
+
+from __future__ import annotations
+
+from annotator.evidence.base import Context, Evidence
+
+# WireGuard message types and their fixed lengths (the data message only has a minimum).
+WG_LENGTHS = {1: 148, 2: 92, 3: 64}
+WG_NAMES = {
+    1: "handshake initiation",
+    2: "handshake response",
+    3: "cookie reply",
+    4: "transport data",
+}
+
+# OpenVPN opcodes (high five bits of the first byte; the low three are the key id).
+OVPN_HARD_RESET_CLIENT_V2 = 7
+OVPN_HARD_RESET_SERVER_V2 = 8
+OVPN_HARD_RESET_CLIENT_V3 = 10
+HMAC_SIZES = (20, 32, 64)  # SHA-1, SHA-256, SHA-512 tls-auth digests
+
+
+def _wg_message(data: bytes) -> int | None:
+    """The type of a WireGuard message at the start of ``data``, or None."""
+    if len(data) < 32 or not 1 <= data[0] <= 4 or data[1:4] != b"\0\0\0":
+        return None
+    if data[0] == 4:
+        return 4 if data[13:16] == b"\0\0\0" else None  # a 64-bit counter, far from wrapping
+    size = WG_LENGTHS[data[0]]
+    if len(data) == size:
+        return data[0]
+    if len(data) > size and 1 <= data[size] <= 4 and data[size + 1 : size + 4] == b"\0\0\0":
+        return data[0]  # another datagram of the flow follows
+    return None
+
+
+def _wg_handshake_pair(c2s: bytes, s2c: bytes) -> bool:
+    """An initiation answered by a response whose receiver index is the
+    initiator's sender index (whatever padding the messages carry)."""
+    return (
+        len(c2s) >= 148
+        and len(s2c) >= 92
+        and c2s[:4] == b"\x01\0\0\0"
+        and s2c[:4] == b"\x02\0\0\0"
+        and s2c[8:12] == c2s[4:8]
+    )
+
+
+def check_wireguard(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
+    """WireGuard handshake messages with their exact lengths, or transport data
+    from both sides."""
+    if _wg_handshake_pair(c2s, s2c):
+        return Evidence("wireguard", None, "WireGuard handshake", {"message": "handshake"})
+    client = _wg_message(c2s)
+    server = _wg_message(s2c)
+    if client is None and server is None:
+        return None
+    if client == 4 and server is None and s2c:
+        return None
+    if client is None and server == 4:
+        return None
+    kind = WG_NAMES[client or server]  # type: ignore[index]
+    return Evidence("wireguard", None, f"WireGuard {kind}", {"message": kind})
+
+
+def _session_id_echoed(c2s: bytes, s2c: bytes) -> bool:
+    """The server's hard reset acknowledges the client's session id."""
+    return (
+        len(s2c) >= 26
+        and s2c[0] >> 3 == OVPN_HARD_RESET_SERVER_V2
+        and c2s[1:9] in s2c[9 : 9 + 64 + 40]
+    )
+
+
+def _openvpn(c2s: bytes, s2c: bytes) -> str | None:
+    if len(c2s) < 14 or c2s[0] & 7:
+        return None
+    opcode = c2s[0] >> 3
+    if opcode not in (OVPN_HARD_RESET_CLIENT_V2, OVPN_HARD_RESET_CLIENT_V3):
+        return None
+    if s2c and _session_id_echoed(c2s, s2c):
+        return "hard reset, answered"
+    if c2s[9:14] == b"\0\0\0\0\0":  # no tls-auth: empty ack array, message id 0
+        return "hard reset"
+    for size in HMAC_SIZES:  # tls-auth: digest, replay id 1, timestamp, then the same
+        at = 9 + size
+        if c2s[at : at + 4] == b"\0\0\0\x01" and c2s[at + 8 : at + 13] == b"\0\0\0\0\0":
+            return "hard reset (tls-auth)"
+    return None
+
+
+def check_openvpn(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
+    """OpenVPN's client hard reset (V2/V3), raw over UDP or length-framed over TCP."""
+    if ctx.transport == "tcp":
+        if len(c2s) < 16 or int.from_bytes(c2s[:2], "big") > 1600:
+            return None
+        c2s, s2c = c2s[2:], s2c[2:]
+    kind = _openvpn(c2s, s2c)
+    if kind is None:
+        return None
+    return Evidence("openvpn", None, f"OpenVPN {kind}", {"message": kind})
