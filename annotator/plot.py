@@ -113,6 +113,9 @@ def flows_by_class(result: Any, *, ax: Axes | None = None) -> Axes:
             ax.barh(classes, values, left=left, color=colour, label=verdict)
             left += values
         ax.invert_yaxis()
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("flows")
         ax.legend(
             title="evidence",
@@ -158,6 +161,9 @@ def flag_timeline(result: Any, *, ax: Axes | None = None, bins: int = 40) -> Axe
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         else:
             ax.text(0.5, 0.5, "no flagged flows", transform=ax.transAxes, ha="center")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("flagged flows")
         _style(ax, "Flagged flows over time (UTC)")
     return ax

@@ -222,7 +222,10 @@ def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> R
     last = max(lasts) if lasts else None
 
     grouped: dict[str, list[dict[str, Any]]] = {sev: [] for sev in SEVERITIES}
+    explained: set[str] = set()
     for row in _records(findings):
+        row["first_of_flag"] = row.get("flag") not in explained
+        explained.add(row.get("flag"))
         flag = FLAGS.get(str(row.get("flag")))
         row["explanation"] = flag.explanation if flag else ""
         row["attack_url"] = flag.attack_url if flag else None
@@ -230,10 +233,14 @@ def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> R
         row["last_seen_text"] = human_time(row.get("last_seen"))
         grouped.setdefault(str(row.get("severity")), []).append(row)
 
+    one_day = first is not None and last is not None and first.date() == last.date()
     shown = top_flows(flows, max_flows)
     flow_rows = _records(shown)
     for row in flow_rows:
         row["first_seen_text"] = human_time(row.get("first_seen"))
+        # Within one day the date is in the header; the table shows the time alone.
+        short = row["first_seen_text"].removesuffix(" UTC")
+        row["first_seen_short"] = short[11:] if one_day and short != "-" else short
         row["flags"] = list(row.get("flags") or [])
 
     accounting = dict(result.accounting)
