@@ -20,7 +20,8 @@ deassigned
     on ...", "Removed", "assignment withdrawn", "This service name is no
     longer in use".  Sentences that speak of the past of a port assigned
     again ("port 3001 previously "Removed on ..."", "de-assigned and
-    re-assigned") do not count.  The date, when the text gives one (ISO or
+    re-assigned") do not count; "De-assigned on 2025-02-13, previously
+    compressnet" does.  The date, when the text gives one (ISO or
     "08 June 2001"), is kept as ``deassigned_date``.
 discouraged
     "This is a duplicate of the "http" service and should not be used",
@@ -42,7 +43,8 @@ _DEASSIGNED = re.compile(
     r"|\bassignment withdrawn\b|\bwithdrawn\b|\bremoved\b|\bno longer in use\b",
     re.IGNORECASE,
 )
-_PAST_ONLY = re.compile(r"\bpreviously\b|\bre-?assigned\b|\bformerly\b", re.IGNORECASE)
+_EARLIER = re.compile(r"\bpreviously\b|\bformerly\b", re.IGNORECASE)
+_REASSIGNED = re.compile(r"\bre-?assigned\b", re.IGNORECASE)
 _DISCOURAGED = re.compile(
     r"\bshould not be used\b|\bnot recommended\b|\bdeprecated\b|\bdo not use\b", re.IGNORECASE
 )
@@ -91,9 +93,13 @@ def deassignment(description: str, notes: str) -> tuple[bool, str | None]:
     """
     for text in (notes, description):
         for sentence in _SENTENCE.split(text):
-            if not _DEASSIGNED.search(sentence) or _PAST_ONLY.search(sentence):
+            hit = _DEASSIGNED.search(sentence)
+            if not hit or _REASSIGNED.search(sentence):
                 continue
-            return True, _date_in(sentence[_DEASSIGNED.search(sentence).start() :])
+            earlier = _EARLIER.search(sentence)
+            if earlier and earlier.start() < hit.start():
+                continue  # "port 3001 previously "Removed on ..."": a past before this assignment
+            return True, _date_in(sentence[hit.start() :])
     return False, None
 
 
