@@ -49,7 +49,7 @@ def _host(head: list[bytes]) -> str | None:
         return None
     host = value.decode("latin-1")
     if host.startswith("["):  # IPv6 literal
-        return text(host.split("]")[0] + "]", 80)
+        return text(value.split(b"]")[0] + b"]", 80)
     host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return host.lower().rstrip(".") if is_hostname(host) else None
 
