@@ -71,6 +71,30 @@ _MONTH_NAMES = (
 )
 _MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# Any word that can set a marker: most records have none, and skip the detailed checks.
+_ANY_MARKER = re.compile(
+    r"histor|de-?assign|de-?regist|de-?comm|decomiss|withdrawn|removed|no longer"
+    r"|should not|not recommended|deprecat|do not use|widespread|widely",
+    re.IGNORECASE,
+)
+_PLAIN = {"historic": False, "deassigned": False, "deassigned_date": None}
+_PLAIN.update(discouraged=False, widely_used=False)
+
+
+def derive(service: str, description: str, notes: str) -> dict:
+    """All derived fields of a record (status and the markers), as keyword arguments."""
+    status = status_of(service, description)
+    if not _ANY_MARKER.search(description) and not _ANY_MARKER.search(notes):
+        return {"status": status, **_PLAIN}
+    deassigned, when = deassignment(description, notes)
+    return {
+        "status": status,
+        "historic": is_historic(description, notes),
+        "deassigned": deassigned,
+        "deassigned_date": when,
+        "discouraged": is_discouraged(description, notes),
+        "widely_used": is_widely_used(description, notes),
+    }
 
 
 def status_of(service: str, description: str) -> str:

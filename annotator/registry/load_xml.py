@@ -67,7 +67,8 @@ def load_xml(data: bytes, name: str) -> Registry:
 
 
 def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
+    name = str(tag)
+    return name[name.rfind("}") + 1 :]
 
 
 def _text(el: Element | None) -> str:
@@ -155,6 +156,7 @@ def _record(el: Element, order: int, meta: RegistryMeta) -> Record | None:
         hi,
         transport,
         order=order,
+        normalized=True,
         description=fields.get("description", ""),
         assignee=bare if assignee is None else assignee,
         contact=bare if contact is None else contact,

@@ -104,27 +104,24 @@ class Record:
         *,
         order: int = 0,
         provenance: str = "",
+        normalized: bool = False,
         **columns: str,
     ) -> Record:
-        """A record from its IANA columns, with status and markers derived from the text."""
-        text = {k: " ".join(str(v).split()) for k, v in columns.items()}
-        description = text.get("description", "")
-        notes = text.get("notes", "")
+        """A record from its IANA columns, with status and markers derived from the text.
+
+        Whitespace runs in the columns are folded to one space unless the
+        caller says they already are (``normalized=True``, the XML loader).
+        """
+        text = columns if normalized else {k: " ".join(str(v).split()) for k, v in columns.items()}
         service = service.strip()
-        deassigned, when = _markers.deassignment(description, notes)
         return cls(
-            service=service,
-            port_lo=port_lo,
-            port_hi=port_hi if port_hi is not None else port_lo,
-            transport=transport,
-            status=_markers.status_of(service, description),
-            historic=_markers.is_historic(description, notes),
-            deassigned=deassigned,
-            deassigned_date=when,
-            discouraged=_markers.is_discouraged(description, notes),
-            widely_used=_markers.is_widely_used(description, notes),
+            service,
+            port_lo,
+            port_hi if port_hi is not None else port_lo,
+            transport,
             order=order,
             provenance=provenance,
+            **_markers.derive(service, text.get("description", ""), text.get("notes", "")),
             **text,
         )
 
