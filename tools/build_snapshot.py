@@ -246,23 +246,26 @@ def merge(old: OldSource, new: NewSource) -> list[Row]:
             if kept is None:
                 continue  # the older records stand as they are
             dropped.update(olds)
-            placed.extend(((olds[0], 0, order), row) for row in kept)
+            placed.extend(((olds[0], port, order), row) for row in kept)
             continue
         covering = [s for s in spans if s.lo <= port <= s.hi and transport in s.transports]
         if covering and not any(_conflicts(s, name, desc) for s in covering):
             continue  # the older block already says this, with every column
         for span in covering:
             span.cut.add(port)
-        placed.append(((_insert_after(anchors, port), 1, order), _new_row(key, name, desc, new)))
+        anchor = _insert_after(anchors, port)
+        placed.append(((anchor, port, order), _new_row(key, name, desc, new)))
 
     for span in spans:
         if span.cut:
             dropped.add(span.index)
             pieces = _split(span)
-            placed.extend(((span.index, 0, -1_000_000 + n), row) for n, row in enumerate(pieces))
+            for n, piece in enumerate(pieces):
+                start = int(piece["Port Number"].partition("-")[0])
+                placed.append(((span.index, start, n), piece))
     for i, row in enumerate(old.rows):
         if i not in dropped:
-            placed.append(((i, 0, -2_000_000), {**row, PROVENANCE: old.label}))
+            placed.append(((i, -1, 0), {**row, PROVENANCE: old.label}))
     placed.sort(key=lambda item: item[0])
     return [row for _, row in placed]
 

@@ -13,6 +13,7 @@ message naming the source; the installed copy is never touched on failure.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tempfile
@@ -87,7 +88,7 @@ def _fetch(source: str, sink: BinaryIO, *, progress: bool) -> None:
                 response = stack.enter_context(urllib.request.urlopen(request, timeout=TIMEOUT))
             except urllib.error.HTTPError as exc:
                 raise UpdateError(f"{source}: HTTP error {exc.code} {exc.reason}") from None
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 raise UpdateError(f"{source}: cannot download ({_reason(exc)})") from None
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
@@ -104,7 +105,7 @@ def _fetch(source: str, sink: BinaryIO, *, progress: bool) -> None:
         while True:
             try:
                 chunk = reader.read(_CHUNK)
-            except (OSError, ValueError) as exc:
+            except (http.client.HTTPException, OSError, ValueError) as exc:
                 raise UpdateError(f"{source}: download interrupted ({_reason(exc)})") from None
             if not chunk:
                 break
