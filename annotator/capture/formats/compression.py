@@ -6,9 +6,12 @@ name, so ``capture.pcap`` that is really gzip still reads and ``capture.gz``
 that is really a plain pcap too.
 
 While the stored bytes are read they are counted and fed to SHA-256, so the
-report can name the exact file analysed without a second pass over it (one pass
-is cheaper than hashing up front: the file is read once instead of twice, see
-``benchmarks/bench_read.py``).  The digest is known once the stored bytes have
+report can name the exact file analysed without a second pass over it.  One
+pass is cheaper than hashing up front (the file is read once instead of
+twice), and SHA-256 runs at only about 500 MB/s here, as slow as the whole
+record walk; so large reads are hashed on a helper thread (hashlib releases
+the GIL) while the main thread walks and decodes.  See
+``benchmarks/bench_read.py`` for the figures.  The digest is known once the stored bytes have
 been read to their end; when reading stops early on a corrupt capture the rest
 of a regular file is still hashed, while standard input is hashed as far as it
 was read.
@@ -47,6 +50,8 @@ import io
 import lzma
 import sys
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -86,8 +91,18 @@ def _human(n: float) -> str:
     return f"{n} bytes"  # pragma: no cover - loop always returns
 
 
+ASYNC_HASH_MIN = 1 << 20  # reads at least this large are hashed on the helper thread
+_MAX_PENDING = 3  # hash jobs queued before the reader waits (bounds memory)
+
+
 class _HashingRaw(io.RawIOBase):
-    """The stored bytes: counted and hashed as they are read, with a peeked prefix."""
+    """The stored bytes: counted and hashed as they are read, with a peeked prefix.
+
+    ``stable`` says the caller never rewrites a buffer it has read into (the
+    capture reader fills a fresh buffer each time), so large reads can be
+    hashed later on the helper thread without a copy; otherwise they are
+    copied first.
+    """
 
     def __init__(self, fileobj: BinaryIO, prefix: bytes) -> None:
         super().__init__()
@@ -95,7 +110,28 @@ class _HashingRaw(io.RawIOBase):
         self._prefix = prefix
         self.count = 0
         self.eof = False
+        self.stable = False
         self._sha = hashlib.sha256()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
+
+    def _hash(self, data: memoryview) -> None:
+        if self._pool is None and len(data) < ASYNC_HASH_MIN:
+            self._sha.update(data)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        job = data if self.stable else bytes(data)
+        self._pending.append(self._pool.submit(self._sha.update, job))
+        while len(self._pending) > _MAX_PENDING:
+            self._pending.popleft().result()
+
+    def _settle(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def readable(self) -> bool:
         return True
@@ -114,18 +150,24 @@ class _HashingRaw(io.RawIOBase):
             if n == 0:
                 self.eof = True
                 return 0
-        self._sha.update(view[:n])
+        self._hash(view[:n])
         self.count += n
         return n
 
     def drain(self) -> None:
         """Read (and hash) whatever is left of the stored bytes."""
+        self.stable = False  # the drain buffer is reused
         buf = bytearray(1 << 20)
         while not self.eof:
             self.readinto(buf)
 
     def hexdigest(self) -> str:
+        self._settle()
         return self._sha.hexdigest()
+
+    def close(self) -> None:
+        self._settle()
+        super().close()
 
 
 def _read_into(f: BinaryIO, view: memoryview) -> int:
@@ -183,6 +225,7 @@ class ByteStream:
         self._inner: io.RawIOBase | io.BufferedIOBase | BinaryIO
         if self.compression is None:
             self._inner = self.raw
+            self.raw.stable = True  # readinto() is only ever given fresh buffers
         elif self.compression == "gzip":
             self._inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
         elif self.compression == "bzip2":
@@ -246,6 +289,7 @@ class ByteStream:
         if self._inner is not self.raw:
             with contextlib.suppress(Exception):
                 self._inner.close()
+        self.raw._settle()
         self._close_owned(self._fileobj)
 
     def _close_owned(self, fileobj: BinaryIO) -> None:

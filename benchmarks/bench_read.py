@@ -1,0 +1,144 @@
+"""Time the capture-file reader alone: records per second, numba kernel vs Python walk.
+
+Builds a large little-endian microsecond pcap with :mod:`struct` and numpy (a
+few seconds, not committed: written to ``benchmarks/out/`` unless ``--out``
+says otherwise), then reads it through :func:`annotator.capture.formats.open_capture`
+with each engine and prints records/second, wall time and peak RSS growth.
+Also compares hashing the file while streaming against hashing it up front.
+
+Run by hand::
+
+    .venv/bin/python benchmarks/bench_read.py --records 3000000
+
+Timing targets live here, never in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import resource
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from annotator.capture.formats import open_capture
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def make_pcap(path: Path, records: int, seed: int = 7) -> None:
+    """Write ``records`` Ethernet-sized records (60-1514 bytes, mostly small) quickly."""
+    rng = np.random.default_rng(seed)
+    small = rng.random(records) < 0.6
+    lengths = np.where(small, 60 + rng.integers(0, 40, records), rng.integers(100, 1515, records))
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        step = 100_000
+        for first in range(0, records, step):
+            lens = lengths[first : first + step].astype(np.int64)
+            n = len(lens)
+            idx = np.arange(first, first + n)
+            hdr = np.empty((n, 4), dtype="<u4")
+            hdr[:, 0] = 1_700_000_000 + idx // 100_000
+            hdr[:, 1] = (idx % 100_000) * 10
+            hdr[:, 2] = lens
+            hdr[:, 3] = lens
+            sizes = 16 + lens
+            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            buf = np.full(int(sizes.sum()), 0x5A, np.uint8)  # payload bytes do not matter here
+            buf[starts[:, None] + np.arange(16)] = hdr.view(np.uint8).reshape(n, 16)
+            f.write(buf.tobytes())
+
+
+def walk_only(path: Path, kernels: object, chunk: int = 65536) -> tuple[int, float]:
+    """Time the record walk alone (no hashing, no copying) over a memory-mapped file."""
+    buf = np.memmap(path, dtype=np.uint8, mode="r")
+    out = [np.empty(chunk, t) for t in (np.int64, np.uint32, np.uint32, np.uint32, np.uint32)]
+    pos, total = 24, 0
+    t = time.perf_counter()
+    while True:
+        n, pos, status, _ = kernels.walk_pcap(
+            buf, pos, len(buf), False, 16, 1 << 28, *out, 0, chunk
+        )
+        total += n
+        if status != 2:  # anything but "arrays full": the end
+            break
+    return total, time.perf_counter() - t
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def read_all(path: Path, engine: str) -> tuple[int, float]:
+    t = time.perf_counter()
+    n = 0
+    with open_capture(path, engine=engine) as reader:
+        for batch in reader.batches():
+            n += len(batch)
+        assert reader.partial is None and reader.info.packets == n
+    return n, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=3_000_000)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--keep", action="store_true", help="keep the generated capture")
+    ap.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # child: time one read
+    ap.add_argument("--engine", default="auto", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.read:
+        n, dt = read_all(args.read, args.engine)
+        print(n, dt, rss_mb())
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench_{args.records}.pcap"
+    if not path.exists():
+        t = time.perf_counter()
+        make_pcap(path, args.records)
+        mb = path.stat().st_size / 1e6
+        print(f"generated {path} ({mb:.0f} MB) in {time.perf_counter() - t:.1f} s")
+    size = path.stat().st_size
+    t = time.perf_counter()
+    from annotator.capture.formats import walk
+
+    print(f"numba kernel import (cached compile): {time.perf_counter() - t:.2f} s")
+    read_all(path, "numba")  # warm the page cache and the kernel cache
+    for engine in ("numba", "python"):
+        # a child process per engine, so peak RSS is the reader's own
+        out = subprocess.run(
+            [sys.executable, __file__, "--read", str(path), "--engine", engine],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+        n, dt, rss = int(out[0]), float(out[1]), float(out[2])
+        print(f"{engine:7s} {n:,} records in {dt:.2f} s = {n / dt / 1e6:.2f} M records/s "
+              f"({size / dt / 1e6:.0f} MB/s), peak RSS {rss:.0f} MB")  # fmt: skip
+    from annotator.capture.formats import pywalk
+
+    for name, kernels in (("numba", walk), ("python", pywalk)):
+        n, dt = walk_only(path, kernels)
+        print(
+            f"walk only, {name:6s}: {n / dt / 1e6:.2f} M records/s ({dt / n * 1e9:.0f} ns/record)"
+        )
+    t = time.perf_counter()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(16 << 20):
+            h.update(chunk)
+    dt = time.perf_counter() - t
+    print(
+        f"separate up-front SHA-256 pass: {dt:.2f} s ({size / dt / 1e6:.0f} MB/s) "
+        "-- the reader hashes while streaming instead, saving the second read"
+    )
+    if not args.keep:
+        path.unlink()
+
+
+if __name__ == "__main__":
+    main()
