@@ -61,11 +61,14 @@ _P_NAME_TRANSPORT = re.compile(r"^(\S+)\s+(tcp|udp|sctp|dccp)(?:\s+(.*))?$")
 _P_NAME = re.compile(r"^(\S+)(?:\s+(.*))?$")
 # Where the structured tail of a plain-text record starts: a bracket group or a date.
 _P_TAIL = re.compile(r"(?:^|\s)(?:\[[^\[\]\s]+\])+(?=\s|$)|(?:^|\s)\d{4}-\d{2}(?:-\d{2})?(?=\s|$)")
-# Openings of assignment notes, where plain text gives no other separator.
-_P_NOTE_START = re.compile(
-    r"\s(?=Defined TXT keys\b|This entry is an alias\b|This entry records\b|"
-    r"This entry (?:is being|has been) removed\b|Historic usage was\b|De-Assigned on\b)"
+# Openings of assignment notes: where plain text gives no other separator, and
+# how a notes cell is told from a description when the description cell is empty.
+_NOTE_PHRASES = (
+    r"Defined TXT keys\b|This entry is an alias\b|This entry records\b|"
+    r"This entry (?:is being|has been) removed\b|Historic usage was\b|De-Assigned on\b"
 )
+_P_NOTE_START = re.compile(rf"\s(?={_NOTE_PHRASES})")
+_NOTE_OPENING = re.compile(rf"^(?:{_NOTE_PHRASES})")
 
 _LABELS = {
     "last updated": "updated",
@@ -205,7 +208,7 @@ def _place(row: _Row, cell: str, pos: int) -> int:
     if cell.isdigit() and _DESC < pos <= _SC:
         row.service_code = cell
         return _UNAUTH
-    if pos == _DESC:
+    if pos == _DESC and not _NOTE_OPENING.match(cell):
         row.description = cell
         return _PEOPLE
     if pos <= _UNAUTH and _UNAUTHORIZED.search(cell):

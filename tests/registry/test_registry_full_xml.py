@@ -10,7 +10,7 @@ import pytest
 
 from annotator.registry import TRANSPORTS, Registry, load_registry
 from annotator.registry.diff import diff
-from annotator.registry.export import CSV_HEADER, to_csv, to_json
+from annotator.registry.export import CSV_HEADER, csv_row, to_csv, to_json
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,23 @@ def test_diff_of_seed_003_against_2026_shows_the_pmproxy_rename(full, shared):
     assert ("pmcdproxy", "pmproxy", "44322", "tcp") in renames
     assert ("pmcdproxy", "pmproxy", "44322", "udp") in renames
     assert not changes.removed  # everything else in the 2024 excerpt is still there
+
+
+def test_the_whole_registry_pasted_as_a_pipe_table_loads_back(full):
+    """Render every record as IANA's page pastes it (empty cells dropped, values shifted
+    left) and load it: every record comes back with its name, port and transport, and
+    nearly all with their description and notes (the rest lack a description, so a
+    lone text cell cannot be placed)."""
+    header = " | ".join(CSV_HEADER)
+    lines = [full.meta.title, f"| {header} |", "|" + "---|" * len(CSV_HEADER)]
+    for rec in full:
+        cells = [c for c in csv_row(rec) if c]
+        lines.append("| " + " | ".join(cells) + " |")
+    pasted = load_registry("\n".join(lines).encode())
+    assert pasted.meta.format == "text" and pasted.meta.skipped_rows == 0
+    assert [r.key() for r in pasted] == [r.key() for r in full]
+    placed = sum(
+        (a.description, a.notes) == (b.description, b.notes)
+        for a, b in zip(full, pasted, strict=True)
+    )
+    assert placed >= 14533 - 30
