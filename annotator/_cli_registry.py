@@ -431,7 +431,7 @@ def _clip(text: str, limit: int = 80) -> str:
 
 
 def _update(args: argparse.Namespace) -> int:
-    from annotator.registry.loaders import load_registry
+    from annotator.registry.resolve import cached_registry
     from annotator.registry.update import update_registry
 
     source = args.source
@@ -440,10 +440,9 @@ def _update(args: argparse.Namespace) -> int:
         raise UsageError("update: give --source or --registry, not both")
     progress = not args.no_progress and sys.stderr.isatty()
     path = update_registry(source or chosen, progress=progress)
-    try:
-        registry = load_registry(path)
-    except AnnotatorError as err:  # installed moments ago; only a race could break it
-        raise AnnotatorError(f"installed {path}, but it no longer loads: {err}") from None
+    registry = cached_registry()
+    if registry is None:  # installed moments ago; only a concurrent removal gets here
+        raise AnnotatorError(f"installed {path}, but it has since disappeared")
     date = registry.meta.updated or "date unknown"
     print(f"installed {path}: {len(registry):,} records, updated {date}")
     print("annotate now uses it by default (unless --registry or $ANNOTATOR_REGISTRY is set)")

@@ -84,10 +84,14 @@ def resolve_registry(path: str | PathLike[str] | None = None) -> Registry:
     env = os.environ.get(ENV_REGISTRY, "").strip()
     if env:
         return _from_file(Path(env), "environment", cached=True)
-    cached = cached_registry_path()
-    if cached is not None:
-        return _from_file(cached, "cache", cached=True)
-    return _snapshot()
+    cached = cached_registry()
+    return cached if cached is not None else _snapshot()
+
+
+def cached_registry() -> Registry | None:
+    """The registry installed by ``annotate registry update`` (loaded once), or None."""
+    path = cached_registry_path()
+    return None if path is None else _from_file(path, "cache", cached=True)
 
 
 def default_registry() -> Registry:
@@ -121,6 +125,28 @@ def _from_file(path: Path, origin: str, *, cached: bool) -> Registry:
         registry = load_registry(path)
     except RegistryError as err:
         raise RegistryError(path, _explain(err.problem, origin)) from None
+    _label(registry, path, origin)
+    if key is not None:
+        with _lock:
+            _loaded[key] = registry
+    return registry
+
+
+def adopt_cached(path: Path, registry: Registry) -> None:
+    """Remember ``registry``, just loaded from the freshly installed ``path``, as the cache.
+
+    ``annotate registry update`` has already parsed the file to check it;
+    this spares the next :func:`default_registry` call a second parse.
+    """
+    clear_default_cache()
+    stat = path.stat()
+    _label(registry, path, "cache")
+    with _lock:
+        _loaded[("cache", str(path.resolve()), stat.st_mtime_ns, stat.st_size)] = registry
+
+
+def _label(registry: Registry, path: Path, origin: str) -> None:
+    """Record in ``registry.meta`` where it came from (and, for the cache, when)."""
     meta = registry.meta
     meta.extra["origin"] = origin
     if origin == "environment":
@@ -131,10 +157,6 @@ def _from_file(path: Path, origin: str, *, cached: bool) -> Registry:
         meta.extra["downloaded"] = downloaded
         if not meta.updated:
             meta.updated = downloaded
-    if key is not None:
-        with _lock:
-            _loaded[key] = registry
-    return registry
 
 
 def _explain(problem: str, origin: str) -> str:

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from annotator.errors import AnnotatorError, InputError, UpdateError
+from annotator.registry.model import Registry
 from annotator.registry.resolve import (
     CURRENT_NAMES,
     PREVIOUS_NAMES,
+    adopt_cached,
     cache_dir,
     cached_registry_path,
-    clear_default_cache,
 )
 
 #: Where IANA publishes the registry as XML (the richest form, with the people table).
@@ -66,12 +67,12 @@ def update_registry(source: str | None = None, *, progress: bool = True) -> Path
     try:
         with os.fdopen(handle, "wb") as sink:
             _fetch(source, sink, progress=progress)
-        kind = _check(source, temp)
+        registry, kind = _check(source, temp)
         temp.chmod(0o644)  # mkstemp makes it private; the registry is public data
         installed = _install(temp, folder, kind)
     finally:
         temp.unlink(missing_ok=True)
-    clear_default_cache()
+    adopt_cached(installed, registry)
     return installed
 
 
@@ -165,8 +166,8 @@ def _progress_bar(source: str, total: int | None, *, enabled: bool) -> _NoBar | 
     return _RichBar(source, total) if enabled else _NoBar()
 
 
-def _check(source: str, path: Path) -> str:
-    """Load the downloaded file with the ordinary loader; return ``"xml"`` or ``"csv"``."""
+def _check(source: str, path: Path) -> tuple[Registry, str]:
+    """Load the download with the ordinary loader; return it and ``"xml"`` or ``"csv"``."""
     from annotator.registry.loaders import load_registry
 
     try:
@@ -183,7 +184,7 @@ def _check(source: str, path: Path) -> str:
         )
     fmt = str(getattr(registry.meta, "format", "") or "").lower()
     if fmt in ("xml", "csv"):
-        return fmt
+        return registry, fmt
     raise UpdateError(f"{source}: expected IANA's XML or CSV, got {fmt or 'another form'}")
 
 
