@@ -2,7 +2,8 @@
 
 Two renderings occur, both handled here (examples in the project's tests):
 
-* **Pipe tables**, with or without a leading ``|``.  Empty cells are dropped
+* **Pipe tables**, with or without a leading ``|`` (and tab-separated
+  tables, read the same way).  Empty cells are dropped
   by the rendering, so values shift left: ``| 5030 | tcp | Reserved | ...``
   has no service-name cell and ``| 6302-6305 | Unassigned |`` has neither
   name nor transport.  Cells are therefore read by *kind*, in IANA's column
@@ -69,6 +70,10 @@ _NOTE_PHRASES = (
 )
 _P_NOTE_START = re.compile(rf"\s(?={_NOTE_PHRASES})")
 _NOTE_OPENING = re.compile(rf"^(?:{_NOTE_PHRASES})")
+# A nameless record's description is one of IANA's status words; text after it is a note.
+_P_NAMELESS_NOTE = re.compile(
+    r"(?:Reserved|Unassigned|De-registered|Removed|Deprecated)(?=\s+[^\s(\[-])", re.I
+)
 
 _LABELS = {
     "last updated": "updated",
@@ -105,10 +110,14 @@ def load_text(text: str, name: str) -> Registry:
     start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
     if start is None:
         raise RegistryError(name, "not a registry (no 'Service Name  Port Number' header)")
-    pipe = "|" in lines[start]
+    delimiter = "|" if "|" in lines[start] else "\t" if "\t" in lines[start] else None
     meta = _preamble(lines[:start], name)
     meta.columns_available = frozenset(COLUMNS)
-    rows, people = (_pipe_body if pipe else _plain_body)(lines[start + 1 :], start + 2, meta)
+    body = lines[start + 1 :]
+    if delimiter:
+        rows, people = _table_body(body, start + 2, meta, delimiter)
+    else:
+        rows, people = _plain_body(body, start + 2, meta)
     records: list[Record] = []
     for line_no, row in rows:
         rec = _to_record(row, len(records), line_no, meta)
@@ -151,11 +160,12 @@ def _preamble(lines: list[str], name: str) -> RegistryMeta:
 # -- pipe tables ---------------------------------------------------------------
 
 
-def _cells(line: str) -> list[str]:
-    return [c.strip() for c in line.split("|") if c.strip()]
+def _cells(line: str, delimiter: str = "|") -> list[str]:
+    return [c.strip() for c in line.split(delimiter) if c.strip()]
 
 
-def _pipe_body(lines: list[str], first_no: int, meta: RegistryMeta):
+def _table_body(lines: list[str], first_no: int, meta: RegistryMeta, delimiter: str):
+    """Rows of a pipe (or tab-separated) table, and its contact table."""
     rows: list[tuple[int, _Row]] = []
     people: dict[str, Person] = {}
     contacts = False
@@ -167,10 +177,10 @@ def _pipe_body(lines: list[str], first_no: int, meta: RegistryMeta):
             continue
         if contacts:
             if not _CONTACT_HEADER.match(line):
-                _person(_cells(line), people, meta, no)
+                _person(_cells(line, delimiter), people, meta, no)
             continue
-        cells = _cells(line)
-        if "|" not in line or not cells:
+        cells = _cells(line, delimiter)
+        if delimiter not in line or not cells:
             meta.skip(f"line {no}: not a table row")
             continue
         rows.append((no, _row_from_cells(cells)))
@@ -300,6 +310,9 @@ def _row_from_plain(text: str) -> _Row:
     tail = _P_TAIL.search(rest)
     note = _P_NOTE_START.search(rest)
     cut = min(x.start() for x in (tail, note) if x) if (tail or note) else len(rest)
+    status_word = None if row.name or tail or note else _P_NAMELESS_NOTE.match(rest)
+    if status_word:  # "Unassigned "pcp" assignment withdrawn, ...": the rest is a note
+        cut = status_word.end()
     row.description = rest[:cut].strip()
     tokens = rest[cut:].split()
     pos = _PEOPLE
