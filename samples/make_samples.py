@@ -22,6 +22,10 @@ otherwise:
     ``mixed.pcap`` cut in the middle of a packet record, so a reader must return a
     partial result (exit code 3 for ``annotate``).
 
+The scenario is :data:`SCENARIO`: one small function per conversation and its start
+time; their frames are merged in time order, so conversations interleave as on a
+real wire.
+
 Determinism: every timestamp is a fixed offset from 2026-03-10 09:15:00 UTC, every
 sequence number, identifier and port is written out, and every "random" byte
 (TLS randoms, key shares, encrypted records) comes from :func:`filler`, a SHA-256
@@ -108,16 +112,25 @@ def filler(label: str, size: int) -> bytes:
 
 @dataclass
 class Host:
-    """One endpoint.  ``mac`` is the gateway's for hosts beyond the router."""
+    """One endpoint.  ``mac`` is the gateway's for hosts beyond the router.
+
+    ``ip_id`` is where the host's IPv4 identification counter starts; every
+    build starts it afresh (:func:`reset_hosts`), so building twice in one
+    process gives the same frames.
+    """
 
     ip: str
     mac: str = GATEWAY_MAC
     ttl: int = 64
     ip_id: int = 0x1000
+    _next_id: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._next_id = self.ip_id
 
     def next_id(self) -> int:
-        self.ip_id = (self.ip_id + 1) & 0xFFFF
-        return self.ip_id
+        self._next_id = (self._next_id + 1) & 0xFFFF
+        return self._next_id
 
 
 # The office LAN (10.20.30.0/24), a management VLAN (10.99.0.0/24) and the Internet.
@@ -143,6 +156,14 @@ NTPSRV = Host("203.0.113.123", ttl=51, ip_id=0xE000)
 ALICE6 = Host("2001:db8:20:30::41", ALICE.mac)
 RESOLVER6 = Host("2001:db8:20:30::53", RESOLVER.mac)
 WWW6 = Host("2001:db8:100::10", ttl=56)
+HOSTS = (ALICE, BOB, CAROL, DEV, ROUTER, RESOLVER, FILESRV, WIKI, PHONE, SIGGW, STP, ADMIN,
+         SWITCH, DOCS, MAIL, CDN, MEDIA, JUMP, NTPSRV, ALICE6, RESOLVER6, WWW6)  # fmt: skip
+
+
+def reset_hosts() -> None:
+    """Restart every host's IPv4 identification counter."""
+    for host in HOSTS:
+        host._next_id = host.ip_id
 
 
 @dataclass
@@ -434,129 +455,75 @@ def dccp_packet(src: Host, dst: Host, sport: int, dport: int, kind: int, seq: in
     return ip_layer(src, dst, proto=33) / Raw(head)
 
 
-# --- the scenario ---------------------------------------------------------------------
+# --- the scenario, one conversation per function -------------------------------------
+# Each takes the capture and its start time (microseconds); build_mixed() places them.
+
+# Telnet commands and options (RFC 854, 1091, 1073, 857, 858).
+IAC, SE, SB, WILL, DO = 255, 240, 250, 251, 253
+ECHO, SGA, TTYPE, NAWS = 1, 3, 24, 31
 
 
-def build_mixed() -> list[tuple[int, Packet]]:
-    """Every frame of the office scenario, in capture order."""
-    cap = Capture()
-    t = T0_US
+def arp_gateway(cap: Capture, t: int) -> None:
+    """Alice resolves her gateway's MAC address."""
+    request = ARP(op=1, hwsrc=ALICE.mac, psrc=ALICE.ip, pdst=ROUTER.ip)
+    cap.add(t, Ether(src=ALICE.mac, dst="ff:ff:ff:ff:ff:ff") / request)
+    reply = ARP(op=2, hwsrc=ROUTER.mac, psrc=ROUTER.ip, hwdst=ALICE.mac, pdst=ALICE.ip)
+    cap.add(t + 350, Ether(src=ROUTER.mac, dst=ALICE.mac) / reply)
 
-    # ARP: Alice resolves her gateway.
-    cap.add(
-        t,
-        Ether(src=ALICE.mac, dst="ff:ff:ff:ff:ff:ff")
-        / ARP(op=1, hwsrc=ALICE.mac, psrc=ALICE.ip, pdst=ROUTER.ip),
-    )
-    cap.add(
-        t + 350,
-        Ether(src=ROUTER.mac, dst=ALICE.mac)
-        / ARP(op=2, hwsrc=ROUTER.mac, psrc=ROUTER.ip, hwdst=ALICE.mac, pdst=ALICE.ip),
-    )
 
-    # NTP: Alice's clock sync.
-    t_ntp = t + 5_000
-    ntp_now = calendar.timegm((2026, 3, 10, 9, 15, 0)) + 2_208_988_800  # seconds since 1900
-    udp(
-        cap,
-        t_ntp,
-        ALICE,
-        50123,
-        NTPSRV,
-        123,
-        NTPHeader(
-            version=4,
-            mode=3,
-            poll=6,
-            precision=-20,
-            id="0.0.0.0",
-            ref=0,
-            orig=0,
-            recv=0,
-            sent=ntp_now + 0.005,
-        ),
-    )
-    udp(
-        cap,
-        t_ntp + 31_000,
-        NTPSRV,
-        123,
-        ALICE,
-        50123,
-        NTPHeader(
-            version=4,
-            mode=4,
-            stratum=2,
-            poll=6,
-            precision=-24,
-            id="198.51.100.1",
-            ref=ntp_now - 900.25,
-            orig=ntp_now + 0.005,
-            recv=ntp_now + 0.0205,
-            sent=ntp_now + 0.0206,
-        ),
-    )
+def ntp_sync(cap: Capture, t: int) -> None:
+    """Alice asks a public NTP server for the time (NTPv4 client and server modes)."""
+    now = calendar.timegm((2026, 3, 10, 9, 15, 0)) + 2_208_988_800  # seconds since 1900
+    ask = NTPHeader(version=4, mode=3, poll=6, precision=-20, id="0.0.0.0",
+                    ref=0, orig=0, recv=0, sent=now + 0.005)  # fmt: skip
+    udp(cap, t, ALICE, 50123, NTPSRV, 123, ask)
+    answer = NTPHeader(version=4, mode=4, stratum=2, poll=6, precision=-24, id="198.51.100.1",
+                       ref=now - 900.25, orig=now + 0.005, recv=now + 0.0205,
+                       sent=now + 0.0206)  # fmt: skip
+    udp(cap, t + 31_000, NTPSRV, 123, ALICE, 50123, answer)
 
-    # DNS and TLS browsing over IPv4.
-    t_web = t + 120_000
-    dns_pair(cap, t_web, ALICE, 53211, RESOLVER, 0x1C2D, "docs.example.org", "A", [DOCS.ip])
-    tls_browse(cap, t_web + 4_000, ALICE, 51544, DOCS, "docs.example.org")
-    dns_pair(cap, t_web + 90_000, BOB, 61002, RESOLVER, 0x7E11, "mail.example.net", "A", [MAIL.ip])
-    tls_browse(cap, t_web + 95_000, BOB, 58312, MAIL, "mail.example.net")
 
-    # DNS and TLS over IPv6.
-    t_v6 = t + 400_000
-    dns_pair(cap, t_v6, ALICE6, 55102, RESOLVER6, 0x4A01, "www.example.com", "AAAA", [WWW6.ip])
-    tls_browse(cap, t_v6 + 3_000, ALICE6, 52890, WWW6, "www.example.com")
+def browsing(cap: Capture, t: int) -> None:
+    """DNS lookups, then TLS 1.3 to each name: two over IPv4, one over IPv6."""
+    dns_pair(cap, t, ALICE, 53211, RESOLVER, 0x1C2D, "docs.example.org", "A", [DOCS.ip])
+    tls_browse(cap, t + 4_000, ALICE, 51544, DOCS, "docs.example.org")
+    dns_pair(cap, t + 90_000, BOB, 61002, RESOLVER, 0x7E11, "mail.example.net", "A", [MAIL.ip])
+    tls_browse(cap, t + 95_000, BOB, 58312, MAIL, "mail.example.net")
+    t6 = t + 280_000
+    dns_pair(cap, t6, ALICE6, 55102, RESOLVER6, 0x4A01, "www.example.com", "AAAA", [WWW6.ip])
+    tls_browse(cap, t6 + 3_000, ALICE6, 52890, WWW6, "www.example.com")
 
-    # QUIC: Alice's browser tries HTTP/3 to the CDN.
-    t_quic = t + 700_000
-    dns_pair(cap, t_quic, ALICE, 64890, RESOLVER, 0x0B0B, "cdn.example.net", "A", [CDN.ip])
+
+def quic_attempt(cap: Capture, t: int) -> None:
+    """Alice's browser tries HTTP/3: a QUIC v1 Initial each way, Wireshark-decryptable."""
+    dns_pair(cap, t, ALICE, 64890, RESOLVER, 0x0B0B, "cdn.example.net", "A", [CDN.ip])
     dcid, cscid, sscid = filler("quic/dcid", 8), filler("quic/cscid", 8), filler("quic/sscid", 8)
+    # transport parameters: max_idle_timeout 30 s, initial_max_data 256 KiB, source CID
     params = bytes.fromhex("0104800075300404800400000f08") + cscid
-    ch = client_hello("cdn.example.net", [b"h3"], "cdn.example.net/quic", quic_params=params)
-    udp(
-        cap,
-        t_quic + 3_000,
-        ALICE,
-        60311,
-        CDN,
-        443,
-        Raw(quic_initial(dcid, cscid, dcid, False, crypto_frame(bytes(ch)))),
-    )
+    hello = client_hello("cdn.example.net", [b"h3"], "cdn.example.net/quic", quic_params=params)
+    first = quic_initial(dcid, cscid, dcid, False, crypto_frame(bytes(hello)))
+    udp(cap, t + 3_000, ALICE, 60311, CDN, 443, Raw(first))
     sh = server_hello("cdn.example.net/quic", b"")
     reply = b"\x02\x00\x00\x00\x00" + crypto_frame(bytes(sh))  # ACK of packet 0, ServerHello
-    udp(
-        cap,
-        t_quic + 21_000,
-        CDN,
-        443,
-        ALICE,
-        60311,
-        Raw(quic_initial(cscid, sscid, dcid, True, reply)),
-    )
+    udp(cap, t + 21_000, CDN, 443, ALICE, 60311, Raw(quic_initial(cscid, sscid, dcid, True, reply)))
 
-    # A large TXT answer that arrives as two IPv4 fragments.
-    t_frag = t + 900_000
+
+def fragmented_dns(cap: Capture, t: int) -> None:
+    """A TXT lookup whose 1,817-byte answer arrives as two IPv4 fragments."""
     txt = [b"v=spf1 include:_spf.example.org ip4:198.51.100.0/24 -all"]
     txt += [b"example-site-verification=" + filler(f"txt{i}", 60).hex().encode() for i in range(10)]
-    query = DNS(id=0x5151, rd=1, qd=DNSQR(qname="example.org", qtype="TXT"), ar=[])
-    udp(cap, t_frag, BOB, 57005, RESOLVER, 53, query)
-    answer = DNS(
-        id=0x5151,
-        qr=1,
-        rd=1,
-        ra=1,
-        qd=DNSQR(qname="example.org", qtype="TXT"),
-        an=[DNSRR(rrname="example.org", type="TXT", ttl=3600, rdata=[s]) for s in txt],
-    )
+    question = DNSQR(qname="example.org", qtype="TXT")
+    udp(cap, t, BOB, 57005, RESOLVER, 53, DNS(id=0x5151, rd=1, qd=question, ar=[]))
+    records = [DNSRR(rrname="example.org", type="TXT", ttl=3600, rdata=[s]) for s in txt]
+    answer = DNS(id=0x5151, qr=1, rd=1, ra=1, qd=question, an=records)
     big = IP(src=RESOLVER.ip, dst=BOB.ip, ttl=64, id=0x7A7A) / UDP(sport=53, dport=57005) / answer
     for i, part in enumerate(fragment(big, fragsize=1480)):
-        cap.add(t_frag + 2_500 + 40 * i, Ether(src=RESOLVER.mac, dst=BOB.mac) / part)
+        cap.add(t + 2_500 + 40 * i, Ether(src=RESOLVER.mac, dst=BOB.mac) / part)
 
-    # SSH to a jump host on 443/tcp: the port says https, the bytes say SSH.
-    t_ssh = t + 1_200_000
-    s = TcpSession(cap, t_ssh, DEV, 50522, JUMP, 443, rtt_us=38_000).handshake()
+
+def ssh_on_443(cap: Capture, t: int) -> None:
+    """SSH to a jump host on 443/tcp: the port says https, the bytes say SSH."""
+    s = TcpSession(cap, t, DEV, 50522, JUMP, 443, rtt_us=38_000).handshake()
     s.send(False, b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n")
     s.send(True, b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
     s.send(True, ssh_kexinit("ssh/client"))
@@ -566,8 +533,9 @@ def build_mixed() -> list[tuple[int, Packet]]:
     s.send(True, filler("ssh/encrypted-2", 96), think_us=1_500_000)
     s.close()
 
-    # HTTP on 8180/tcp, unassigned in the registry: the team wiki.
-    t_http = t + 1_600_000
+
+def http_on_8180(cap: Capture, t: int) -> None:
+    """HTTP on 8180/tcp, unassigned in the registry: the team wiki's status page."""
     request = (
         b"GET /status HTTP/1.1\r\nHost: wiki.corp.example.com:8180\r\n"
         b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
@@ -578,164 +546,114 @@ def build_mixed() -> list[tuple[int, Packet]]:
         b"HTTP/1.1 200 OK\r\nServer: Jetty(9.4.53)\r\nContent-Type: text/html; charset=utf-8\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
     )
-    s = TcpSession(cap, t_http, BOB, 59876, WIKI, 8180, rtt_us=600).handshake()
+    s = TcpSession(cap, t, BOB, 59876, WIKI, 8180, rtt_us=600).handshake()
     s.send(True, request).send(False, response).close(by_client=False)
 
-    # Android Debug Bridge on 5555/tcp (registered to personal-agent, unauthorized use known).
-    t_adb = t + 1_900_000
-    s = TcpSession(cap, t_adb, BOB, 60222, PHONE, 5555, rtt_us=4_000).handshake()
-    s.send(
-        True,
-        adb_message(
-            b"CNXN",
-            0x01000001,
-            256 * 1024,
-            b"host::features=shell_v2,cmd,stat_v2,ls_v2,fixed_push_mkdir\x00",
-        ),
-    )
-    s.send(
-        False,
-        adb_message(
-            b"CNXN",
-            0x01000001,
-            256 * 1024,
-            b"device::ro.product.name=example;ro.product.model=Demo;\x00",
-        ),
-    )
+
+def adb_on_5555(cap: Capture, t: int) -> None:
+    """Android Debug Bridge on 5555/tcp (registered to personal-agent; unauthorized use known)."""
+    host = b"host::features=shell_v2,cmd,stat_v2,ls_v2,fixed_push_mkdir\x00"
+    device = b"device::ro.product.name=example;ro.product.model=Demo;\x00"
+    s = TcpSession(cap, t, BOB, 60222, PHONE, 5555, rtt_us=4_000).handshake()
+    s.send(True, adb_message(b"CNXN", 0x01000001, 256 * 1024, host))
+    s.send(False, adb_message(b"CNXN", 0x01000001, 256 * 1024, device))
     s.send(True, adb_message(b"OPEN", 1, 0, b"shell:getprop ro.build.version.release\x00"))
     s.close()
 
-    # DCE/RPC on the dynamic port 49668/tcp of the file server.
-    t_rpc = t + 2_100_000
+
+def rpc_on_dynamic_port(cap: Capture, t: int) -> None:
+    """DCE/RPC bind to SAMR on the file server's dynamic endpoint 49668/tcp."""
     ndr = uuid_le("8a885d04-1ceb-11c9-9fe8-08002b104860", 2)
     bind = struct.pack("<HHIB3x", 5840, 5840, 0, 1) + struct.pack("<HBx", 0, 1)
     bind += uuid_le("12345778-1234-abcd-ef00-0123456789ac", 1) + ndr  # SAMR
     bind_ack = struct.pack("<HHI", 5840, 5840, 0x1D3F) + struct.pack("<H", 6) + b"49668\x00"
-    bind_ack += struct.pack("<B3xHH", 1, 0, 0) + ndr
-    s = TcpSession(cap, t_rpc, CAROL, 61512, FILESRV, 49668, rtt_us=500).handshake()
+    bind_ack += struct.pack("<B3xHH", 1, 0, 0) + ndr  # one result: acceptance, NDR
+    s = TcpSession(cap, t, CAROL, 61512, FILESRV, 49668, rtt_us=500).handshake()
     s.send(True, dcerpc(11, bind)).send(False, dcerpc(12, bind_ack)).close()
 
-    # SCTP: an M3UA association from the signalling gateway, with one ASP Up message.
-    t_sctp = t + 2_300_000
+
+def sctp_m3ua(cap: Capture, t: int) -> None:
+    """An SCTP association to an M3UA peer (2905/sctp) carrying one ASP Up message."""
     ctag, stag = 0x1A2B3C4D, 0x5E6F7081
     cookie = filler("sctp/cookie", 32)
-    sctp = [
-        (
-            SIGGW,
-            STP,
-            0,
-            SCTPChunkInit(
-                init_tag=ctag, a_rwnd=106496, n_out_streams=10, n_in_streams=10, init_tsn=1000
-            ),
-        ),
-        (
-            STP,
-            SIGGW,
-            ctag,
-            SCTPChunkInitAck(
-                init_tag=stag,
-                a_rwnd=106496,
-                n_out_streams=10,
-                n_in_streams=10,
-                init_tsn=5000,
-                params=[SCTPChunkParamStateCookie(cookie=cookie)],
-            ),
-        ),
-        (SIGGW, STP, stag, SCTPChunkCookieEcho(cookie=cookie)),
-        (STP, SIGGW, ctag, SCTPChunkCookieAck()),
-        (
-            SIGGW,
-            STP,
-            stag,
-            SCTPChunkData(
-                tsn=1000,
-                stream_id=0,
-                stream_seq=0,
-                proto_id=3,
-                beginning=1,
-                ending=1,
-                data=struct.pack("!BBBBI", 1, 0, 3, 1, 8),
-            ),
-        ),
-        (STP, SIGGW, ctag, SCTPChunkSACK(cumul_tsn_ack=1000, a_rwnd=106496)),
-    ]
-    for i, (src, dst, tag, chunk) in enumerate(sctp):
-        ports = (50905, 2905) if src is SIGGW else (2905, 50905)
-        frame = ip_layer(src, dst) / SCTP(sport=ports[0], dport=ports[1], tag=tag) / chunk
-        cap.add(t_sctp + 1_500 * i, frame)
+    streams = {"a_rwnd": 106496, "n_out_streams": 10, "n_in_streams": 10}
+    asp_up = struct.pack("!BBBBI", 1, 0, 3, 1, 8)  # M3UA version 1, class ASPSM, type ASP Up
+    chunks = [
+        (SIGGW, 0, SCTPChunkInit(init_tag=ctag, init_tsn=1000, **streams)),
+        (STP, ctag, SCTPChunkInitAck(init_tag=stag, init_tsn=5000, **streams,
+                                     params=[SCTPChunkParamStateCookie(cookie=cookie)])),
+        (SIGGW, stag, SCTPChunkCookieEcho(cookie=cookie)),
+        (STP, ctag, SCTPChunkCookieAck()),
+        (SIGGW, stag, SCTPChunkData(tsn=1000, stream_id=0, stream_seq=0, proto_id=3,
+                                    beginning=1, ending=1, data=asp_up)),
+        (STP, ctag, SCTPChunkSACK(cumul_tsn_ack=1000, a_rwnd=106496)),
+    ]  # fmt: skip
+    for i, (src, tag, chunk) in enumerate(chunks):
+        dst, ports = (STP, (50905, 2905)) if src is SIGGW else (SIGGW, (2905, 50905))
+        header = SCTP(sport=ports[0], dport=ports[1], tag=tag)
+        cap.add(t + 1_500 * i, ip_layer(src, dst) / header / chunk)
 
-    # DCCP: RTP media from Carol to a media server, Request/Response/Ack.
-    t_dccp = t + 2_500_000
-    cap.add(t_dccp, dccp_packet(CAROL, MEDIA, 52004, 5004, 0, 0x0000A1B2C3D4))
-    cap.add(
-        t_dccp + 24_000,
-        dccp_packet(MEDIA, CAROL, 5004, 52004, 1, 0x00001F2E3D4C, ack=0x0000A1B2C3D4),
-    )
-    cap.add(
-        t_dccp + 24_400,
-        dccp_packet(CAROL, MEDIA, 52004, 5004, 3, 0x0000A1B2C3D5, ack=0x00001F2E3D4C),
-    )
 
-    # Telnet to a switch on the management VLAN 99: a login in clear text.
-    t_tel = t + 2_800_000
-    iac = bytes
-    s = TcpSession(cap, t_tel, ADMIN, 53023, SWITCH, 23, rtt_us=900, vlan=99).handshake()
-    s.send(False, iac([255, 253, 24, 255, 253, 31, 255, 251, 1, 255, 251, 3]))
-    s.send(
-        True,
-        iac(
-            [
-                255,
-                251,
-                24,
-                255,
-                251,
-                31,
-                255,
-                253,
-                1,
-                255,
-                253,
-                3,
-                255,
-                250,
-                31,
-                0,
-                80,
-                0,
-                24,
-                255,
-                240,
-            ]
-        ),
-    )
-    s.send(False, iac([255, 250, 24, 1, 255, 240]))
-    s.send(True, iac([255, 250, 24, 0]) + b"XTERM" + iac([255, 240]))
+def dccp_rtp(cap: Capture, t: int) -> None:
+    """A DCCP connection for RTP media (5004/dccp): Request, Response, Ack."""
+    cap.add(t, dccp_packet(CAROL, MEDIA, 52004, 5004, 0, 0xA1B2C3D4))
+    cap.add(t + 24_000, dccp_packet(MEDIA, CAROL, 5004, 52004, 1, 0x1F2E3D4C, ack=0xA1B2C3D4))
+    cap.add(t + 24_400, dccp_packet(CAROL, MEDIA, 52004, 5004, 3, 0xA1B2C3D5, ack=0x1F2E3D4C))
+
+
+def telnet_login(cap: Capture, t: int) -> None:
+    """Telnet to a switch on management VLAN 99: option negotiation, then a login in clear."""
+    s = TcpSession(cap, t, ADMIN, 53023, SWITCH, 23, rtt_us=900, vlan=99).handshake()
+    s.send(False, bytes([IAC, DO, TTYPE, IAC, DO, NAWS, IAC, WILL, ECHO, IAC, WILL, SGA]))
+    agree = [IAC, WILL, TTYPE, IAC, WILL, NAWS, IAC, DO, ECHO, IAC, DO, SGA]
+    window = [IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]  # 80 x 24
+    s.send(True, bytes(agree + window))
+    s.send(False, bytes([IAC, SB, TTYPE, 1, IAC, SE]))  # send your terminal type
+    s.send(True, bytes([IAC, SB, TTYPE, 0]) + b"XTERM" + bytes([IAC, SE]))
     s.send(False, b"\r\nsw-core-01 login: ", think_us=1_200_000)
     s.send(True, TELNET_USER.encode() + b"\r\n")
     s.send(False, TELNET_USER.encode() + b"\r\nPassword: ", think_us=1_800_000)
     s.send(True, FAKE_PASSWORD.encode() + b"\r\n")
-    s.send(
-        False,
-        b"\r\nLast login: Mon Mar  9 17:02:11 2026 from 10.99.0.60\r\nsw-core-01> ",
-        think_us=900_000,
-    )
+    banner = b"\r\nLast login: Mon Mar  9 17:02:11 2026 from 10.99.0.60\r\nsw-core-01> "
+    s.send(False, banner, think_us=900_000)
     s.send(True, b"exit\r\n")
     s.send(False, b"exit\r\n")
     s.close(by_client=False)
 
-    # ICMP echo: Bob pings the gateway twice.
-    t_ping = t + 3_000_000
+
+def ping_gateway(cap: Capture, t: int) -> None:
+    """Bob pings his gateway twice, a second apart."""
     for i in range(2):
-        payload = filler(f"ping/{i}", 48)
-        cap.add(
-            t_ping + i * 1_000_000,
-            ip_layer(BOB, ROUTER) / ICMP(type=8, id=0x0BEE, seq=i + 1) / Raw(payload),
-        )
-        cap.add(
-            t_ping + i * 1_000_000 + 420,
-            ip_layer(ROUTER, BOB) / ICMP(type=0, id=0x0BEE, seq=i + 1) / Raw(payload),
-        )
+        payload = Raw(filler(f"ping/{i}", 48))
+        sent = t + i * 1_000_000
+        cap.add(sent, ip_layer(BOB, ROUTER) / ICMP(type=8, id=0x0BEE, seq=i + 1) / payload)
+        cap.add(sent + 420, ip_layer(ROUTER, BOB) / ICMP(type=0, id=0x0BEE, seq=i + 1) / payload)
+
+
+#: The scenario: each conversation and when it starts, in microseconds after T0_US.
+SCENARIO = (
+    (0, arp_gateway),
+    (5_000, ntp_sync),
+    (120_000, browsing),
+    (700_000, quic_attempt),
+    (900_000, fragmented_dns),
+    (1_200_000, ssh_on_443),
+    (1_600_000, http_on_8180),
+    (1_900_000, adb_on_5555),
+    (2_100_000, rpc_on_dynamic_port),
+    (2_300_000, sctp_m3ua),
+    (2_500_000, dccp_rtp),
+    (2_800_000, telnet_login),
+    (3_000_000, ping_gateway),
+)
+
+
+def build_mixed() -> list[tuple[int, Packet]]:
+    """Every frame of the office scenario, in capture order."""
+    reset_hosts()
+    cap = Capture()
+    for offset, conversation in SCENARIO:
+        conversation(cap, T0_US + offset)
     return cap.ordered()
 
 
