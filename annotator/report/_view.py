@@ -84,6 +84,7 @@ class ReportView:
     registry: dict[str, Any]
     caveat: str
     iana_note: str | None
+    source_note: str | None
     findings: dict[str, list[dict[str, Any]]]
     findings_total: int
     services: list[dict[str, Any]]
@@ -102,15 +103,22 @@ class ReportView:
         return len(self.flows) < self.flows_total
 
 
+IANA_CAVEAT_START = "ASSIGNMENT OF A PORT NUMBER"
+
+
 def iana_caveat(note: str | None) -> str | None:
     """The part of IANA's note that says an assignment is no endorsement,
-    without the asterisk frame IANA draws around it; the whole note (with
-    its whitespace tidied) when that part cannot be found."""
+    without the asterisk frame IANA draws around it.
+
+    None when the note does not carry IANA's wording: a note written by
+    whoever built the registry file (the bundled snapshot has one) must not
+    be quoted as IANA's; reports show it as the registry source's note.
+    """
     if not note:
         return None
     text = " ".join(note.replace("*", " ").split())
-    start = text.upper().find("ASSIGNMENT OF A PORT NUMBER")
-    return text[start:] if start >= 0 else text
+    start = text.upper().find(IANA_CAVEAT_START)
+    return text[start:] if start >= 0 else None
 
 
 def registry_facts(registry: Any) -> dict[str, Any]:
@@ -261,6 +269,9 @@ def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> R
         registry=registry,
         caveat=CAVEAT,
         iana_note=iana_caveat(registry["note"]),
+        source_note=None
+        if iana_caveat(registry["note"]) or not registry["note"]
+        else " ".join(str(registry["note"]).split()),
         findings={sev: rows for sev, rows in grouped.items() if rows},
         findings_total=len(findings),
         services=_records(services_seen(flows)),

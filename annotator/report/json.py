@@ -22,7 +22,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from annotator.report._view import registry_facts, tool_version
+from annotator.report._view import iana_caveat, registry_facts, tool_version
 from annotator.triage.flags import CAVEAT
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -138,13 +138,14 @@ def _header(result: Any) -> dict[str, Any]:
         "generated_at": iso(pd.Timestamp.now(tz="UTC")),
         "started_at": iso(getattr(result, "started_at", None)),
         "caveat": CAVEAT,
-        "iana_note": registry["note"] or None,
+        "iana_note": registry["note"] if iana_caveat(registry["note"]) else None,
         "capture": captures[0] if len(captures) == 1 else captures,
         "registry": {
             "title": registry["title"],
             "source": registry["source"],
             "format": registry["format"],
             "updated": registry["updated"],
+            "note": registry["note"],
             "columns_available": registry["columns_available"],
             "skipped_rows": registry["skipped_rows"],
         },

@@ -59,6 +59,8 @@ def _header(view: ReportView) -> list[str]:
     out.append(f"> **Caveat.** {md(view.caveat)}")
     if view.iana_note:
         out += [">", f"> IANA's own note on the registry: \u201c{md(view.iana_note)}\u201d (IANA)"]
+    if view.source_note:
+        out += [">", f"> Note from the registry source: {md(view.source_note)}"]
     out.append("")
     for part in view.partial:
         out.append(
@@ -141,7 +143,10 @@ def _flows(view: ReportView) -> list[str]:
                 f"{md(f['client_ip'])}:{f['client_port']}",
                 f"{md(f['server_ip'])}:{f['server_port']}",
                 md(f["service"] or "-"),
-                md(f["observed_protocol"] or "-"),
+                md(
+                    (f["observed_protocol"] or "-")
+                    + (f": {f['evidence_detail']}" if f.get("evidence_detail") else "")
+                ),
                 md(f["evidence"]),
                 md(f["server_name"] or "-"),
                 _n(f["packets"]),

@@ -66,6 +66,10 @@ def _caveat(view: ReportView) -> Panel:
         quote = Text("IANA's note on the registry: ", style="bold")
         quote.append(f"\u201c{terminal_safe(view.iana_note)}\u201d", style="italic")
         parts.append(quote)
+    if view.source_note:
+        note = Text("Note from the registry source: ", style="bold")
+        note.append(terminal_safe(view.source_note))
+        parts.append(note)
     return Panel(Group(*parts), title="Caveat", border_style="yellow", box=box.ROUNDED)
 
 

@@ -8,6 +8,9 @@ the triage stage produces, so the exports see the real column types.
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -413,3 +416,254 @@ def hostile() -> SimpleNamespace:
         formula=HOSTILE_FORMULA,
         terminal=HOSTILE_TERMINAL,
     )
+
+
+# --- a crafted capture, built with scapy into a temporary folder --------------
+
+#: A capture file name full of markup, formula and link syntax (no "/": it is a file name).
+HOSTILE_FILE_NAME = (
+    '=HYPERLINK("http:evil","x") <script>alert(1)'
+    ' "><img src=x onerror=alert(1)> [click](http:evil) | pipe |.pcap'
+)
+HOSTILE_BANNER = (
+    b"SSH-2.0-OpenSSH_9.6 <script>alert(1)</script>"
+    b' "><img src=x onerror=alert(1)> [click](http://evil.example) | pipe | $x^2$\r\n'
+)
+TELNET_PASSWORD = "Tr0ub4dor&3-never-print-me"
+
+
+def _client_hello(sni: bytes) -> bytes:
+    """A minimal TLS 1.2 ClientHello carrying ``sni`` in its server_name extension."""
+    import struct
+
+    server_name = struct.pack("!BH", 0, len(sni)) + sni
+    sni_ext = struct.pack("!HHH", 0, len(server_name) + 2, len(server_name)) + server_name
+    body = b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(sni_ext)) + sni_ext
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
+
+
+def _tcp_session(client: str, cport: int, server: str, sport: int, t0: float, talk):
+    """Packets of one TCP connection: handshake, ``talk`` [(from_client, bytes)], FIN."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    seq = {True: 1000, False: 5000}
+    packets = []
+
+    def send(from_client: bool, flags: str, payload: bytes = b"") -> None:
+        src, dst = (client, server) if from_client else (server, client)
+        sp, dp = (cport, sport) if from_client else (sport, cport)
+        ack = seq[not from_client] if "A" in flags else 0
+        pkt = (
+            Ether()
+            / IP(src=src, dst=dst)
+            / TCP(sport=sp, dport=dp, flags=flags, seq=seq[from_client], ack=ack)
+        )
+        if payload:
+            pkt = pkt / Raw(payload)
+        pkt.time = t0 + len(packets) * 0.01
+        packets.append(pkt)
+        seq[from_client] += len(payload) + (1 if "S" in flags or "F" in flags else 0)
+
+    send(True, "S")
+    send(False, "SA")
+    send(True, "A")
+    for from_client, payload in talk:
+        send(from_client, "PA", payload)
+    send(True, "FA")
+    send(False, "FA")
+    send(True, "A")
+    return packets
+
+
+def build_hostile_capture(folder) -> Path:
+    """A pcap whose TLS SNI, HTTP Host, SSH banner and file name hold injections,
+    plus a telnet login with a password in clear text."""
+    from scapy.utils import wrpcap
+
+    t = 1_700_000_000.0
+    packets = []
+    packets += _tcp_session("10.1.1.10", 50001, "198.51.100.10", 443, t, [
+        (True, _client_hello(b"<script>alert(1)</script>")),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50002, "198.51.100.11", 443, t + 1, [
+        (True, _client_hello(b"evil.example.com")),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50003, "198.51.100.12", 80, t + 2, [
+        (True, b'GET / HTTP/1.1\r\nHost: "><img src=x onerror=alert(1)>\r\n'
+               b"User-Agent: [click](http://evil) | pipe | =HYPERLINK(\"http://evil\")\r\n\r\n"),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50004, "198.51.100.13", 80, t + 3, [
+        (True, b"GET /x HTTP/1.1\r\nHost: [click](http://evil)|pipe|\r\n\r\n"),
+        (False, b"HTTP/1.1 404 Not Found\r\n\r\n"),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50005, "198.51.100.14", 443, t + 4, [
+        (False, HOSTILE_BANNER),
+        (True, b"SSH-2.0-OpenSSH_9.6\r\n"),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50006, "198.51.100.15", 23, t + 5, [
+        (False, b"\xff\xfd\x18\xff\xfd\x20"),
+        (True, b"\xff\xfc\x18\xff\xfc\x20"),
+        (False, b"\r\nlogin: "),
+        (True, b"alice\r\n"),
+        (False, b"Password: "),
+        (True, TELNET_PASSWORD.encode() + b"\r\n"),
+        (False, b"\r\nWelcome alice\r\n$ "),
+    ])  # fmt: skip
+    path = Path(folder) / HOSTILE_FILE_NAME
+    wrpcap(str(path), packets)
+    return path
+
+
+@pytest.fixture
+def hostile_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """(result, file name, telnet password) of the crafted capture, annotated.
+
+    The capture is read by its bare file name from inside its folder, so its
+    name (which starts with ``=``) is what every report shows as-is.
+    """
+    pytest.importorskip("scapy", reason="scapy builds the crafted capture")
+    import annotator
+
+    path = build_hostile_capture(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = annotator.annotate(path.name)
+    return SimpleNamespace(
+        result=result,
+        path=path,
+        name=path.name,
+        banner=HOSTILE_BANNER.decode().strip(),
+        password=TELNET_PASSWORD,
+    )
+
+
+# --- a real headless Chromium -------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Browser:
+    """Runs Debian's chromium headless on local files, with a fresh profile each time."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.runs = 0
+
+    def _run(self, page: Path, *extra: str) -> str:
+        import subprocess
+
+        self.runs += 1
+        profile = self.scratch / f"profile-{self.runs}"
+        done = subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                *extra,
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def dump_dom(self, page: Path) -> str:
+        """The DOM after the page's scripts ran, serialized by the browser."""
+        return self._run(page, "--virtual-time-budget=2000", "--dump-dom")
+
+    def screenshot(self, page: Path, png: Path, size: str = "1400,2400") -> Path:
+        """A PNG of the rendered page (look at it when changing the design)."""
+        self._run(page, f"--screenshot={png}", f"--window-size={size}")
+        return png
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Browser:
+    """Headless Chromium; the test is skipped when /usr/bin/chromium is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (the CI installs Debian's chromium)")
+    return Browser(tmp_path_factory.mktemp("chromium"))
+
+
+# --- parsing and checking a report page ------------------------------------
+
+RESOURCE_ATTRS = {"src", "href", "xlink:href", "action", "formaction", "poster", "data",
+                  "srcset", "background", "cite", "manifest", "ping"}  # fmt: skip
+EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+class Page(HTMLParser):
+    """Every element with its attributes, the text, and the inline scripts and styles."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self._in: str | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._in = tag
+            (self.scripts if tag == "script" else self.styles).append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in == "script":
+            self.scripts[-1] += data
+        elif self._in == "style":
+            self.styles[-1] += data
+        else:
+            self.text.append(data)
+
+    def tags(self, name: str) -> list[dict[str, str | None]]:
+        return [attrs for tag, attrs in self.elements if tag == name]
+
+    def all_text(self) -> str:
+        return "".join(self.text)
+
+
+def assert_self_contained(html: str) -> None:
+    """No element, attribute or style could make the browser fetch anything."""
+    page = Page(html)
+    for tag, attrs in page.elements:
+        assert tag not in {"link", "iframe", "object", "embed", "img", "base", "frame",
+                           "audio", "video", "source", "track", "form"}, tag  # fmt: skip
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"<{tag} {name}> event handler in the page"
+            if name in RESOURCE_ATTRS and value:
+                if tag == "a" and name == "href":
+                    continue  # a plain link is not a resource; nothing loads until clicked
+                assert value.startswith("#") or not EXTERNAL.match(value), (tag, name, value)
+        if tag == "script":
+            assert "src" not in attrs
+    styles = " ".join(page.styles) + " ".join(str(a.get("style", "")) for _, a in page.elements)
+    assert "@import" not in styles
+    assert not re.search(r"url\(\s*['\"]?(?!data:|#)", styles), "CSS url() to a resource"
+    assert "@font-face" not in styles
+
+
+@pytest.fixture
+def page_check() -> SimpleNamespace:
+    """The HTML parser and the self-containment check, for the report tests."""
+    return SimpleNamespace(Page=Page, assert_self_contained=assert_self_contained)

@@ -143,3 +143,17 @@ def test_text_format_and_defang(crafted, hostile, tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     assert "203.0.113[.]7" in text and "\x1b" not in text
     assert hostile.terminal not in text
+
+
+def test_a_note_that_is_not_ianas_is_not_quoted_as_ianas(crafted, tmp_path: Path) -> None:
+    crafted.registry.meta.note = "Built from redistributed copies, not fetched from IANA."
+    for ext in ("md", "txt", "html"):
+        write_report(crafted, tmp_path / f"r.{ext}")
+        text = (tmp_path / f"r.{ext}").read_text(encoding="utf-8")
+        assert "IANA's own note" not in text and "IANA's note" not in text, ext
+        assert "Note from the registry source" in text, ext
+    from annotator.report import to_json_document
+
+    document = to_json_document(crafted)
+    assert document["iana_note"] is None
+    assert document["registry"]["note"].startswith("Built from")
