@@ -18,16 +18,18 @@ Mapping to IANA's CSV columns (the same mapping IANA uses for its own CSV):
 
 from __future__ import annotations
 
+import io
 import re
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import iterparse
 
 from annotator.errors import RegistryError
 from annotator.registry.model import COLUMNS, Person, Record, Registry, RegistryMeta
 
-_NS = "{http://www.iana.org/assignments}"
+#: A registry nests four levels deep; anything far deeper is not one.
+MAX_DEPTH = 32
 _PORT = re.compile(r"^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$")
 _TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 _FIELDS = ("name", "protocol", "number", "description", "sc", "unauthorized", "note")
@@ -36,7 +38,7 @@ _FIELDS = ("name", "protocol", "number", "description", "sc", "unauthorized", "n
 def load_xml(data: bytes, name: str) -> Registry:
     """Parse registry XML ``data`` (from file ``name``) into a :class:`Registry`."""
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = _parse(data, name)
     except defusedxml.DTDForbidden:
         raise RegistryError(name, "refused: the XML declares a DTD (not allowed)") from None
     except defusedxml.EntitiesForbidden:
@@ -45,25 +47,58 @@ def load_xml(data: bytes, name: str) -> Registry:
         raise RegistryError(name, "refused: the XML references external content") from None
     except ParseError as err:
         raise RegistryError(name, f"malformed or truncated XML ({err})") from None
-    if _local(root.tag) != "registry":
-        raise RegistryError(name, f"not an IANA registry (XML root is <{_local(root.tag)}>)")
+    ns = str(root.tag)[: str(root.tag).find("}") + 1]  # IANA's namespace, or none
+    return _registry(root, ns, name)
 
+
+def _parse(data: bytes, name: str) -> Element:
+    """The document tree, refusing early a root other than <registry> and deep nesting.
+
+    Both checks run as elements start, so a large non-registry or hostile
+    document is turned away without being read to its end.
+    """
+    depth = 0
+    root = None
+    events = iterparse(
+        io.BytesIO(data),
+        events=("start", "end"),
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    for event, el in events:
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        if root is None:
+            root = el
+            if _local(el.tag) != "registry":
+                raise RegistryError(name, f"not an IANA registry (XML root is <{_local(el.tag)}>)")
+        if depth > MAX_DEPTH:
+            raise RegistryError(name, f"refused: elements nested deeper than {MAX_DEPTH} levels")
+    if root is None:  # pragma: no cover - expat reports "no element found" first
+        raise RegistryError(name, "no XML element found")
+    return root
+
+
+def _registry(root: Element, ns: str, name: str) -> Registry:
     meta = RegistryMeta(
-        title=_child_text(root, "title"),
-        updated=_child_text(root, "updated"),
-        note=_registry_note(root),
+        title=_text(root.find(f"{ns}title")),
+        updated=_text(root.find(f"{ns}updated")),
+        note=_registry_note(root, ns),
         source=name,
         format="xml",
         columns_available=frozenset(COLUMNS),
     )
     records: list[Record] = []
-    for el in root.iter(f"{_NS}record"):
+    for el in root.iter(f"{ns}record"):
         rec = _record(el, len(records), meta)
         if rec is not None:
             records.append(rec)
     if not records:
         raise RegistryError(name, "no port or service records in this registry XML")
-    return Registry(records, meta, _people(root))
+    return Registry(records, meta, _people(root, ns))
 
 
 def _local(tag: object) -> str:
@@ -100,13 +135,9 @@ def _xref(el: Element) -> str:
     return f"[{label or data}]"
 
 
-def _child_text(el: Element, tag: str) -> str:
-    return _text(el.find(f"{_NS}{tag}"))
-
-
-def _registry_note(root: Element) -> str:
+def _registry_note(root: Element, ns: str) -> str:
     """The registry's untitled note (with IANA's endorsement caveat), line breaks kept."""
-    for note in root.findall(f"{_NS}note"):
+    for note in root.findall(f"{ns}note"):
         if not note.get("title"):
             parts = [note.text or ""]
             for child in note:
@@ -169,16 +200,16 @@ def _record(el: Element, order: int, meta: RegistryMeta) -> Record | None:
     )
 
 
-def _people(root: Element) -> dict[str, Person]:
+def _people(root: Element, ns: str) -> dict[str, Person]:
     people: dict[str, Person] = {}
-    for p in root.iter(f"{_NS}person"):
+    for p in root.iter(f"{ns}person"):
         pid = p.get("id", "")
         if pid:
             people[pid] = Person(
                 id=pid,
-                name=_child_text(p, "name"),
-                org=_child_text(p, "org"),
-                uri=_child_text(p, "uri"),
-                updated=_child_text(p, "updated"),
+                name=_text(p.find(f"{ns}name")),
+                org=_text(p.find(f"{ns}org")),
+                uri=_text(p.find(f"{ns}uri")),
+                updated=_text(p.find(f"{ns}updated")),
             )
     return people

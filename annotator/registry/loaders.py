@@ -17,10 +17,11 @@ from pathlib import Path
 from annotator.errors import RegistryError
 from annotator.registry.model import Registry
 
-#: Larger than any real registry (the full XML is about 4 MB) by a wide margin.
-MAX_BYTES = 64 * 1024 * 1024
+#: Eight times the full registry XML (about 4 MB): room to grow, refusal of the absurd.
+MAX_BYTES = 32 * 1024 * 1024
 
 _XML_START = re.compile(rb"^\s*<(\?xml|!DOCTYPE|!--|registry\b|[A-Za-z_][\w.-]*:registry\b)", re.I)
+_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!DOCTYPE\s+html|html)\b", re.I | re.S)
 _ANY_XML = re.compile(rb"^\s*<[?!A-Za-z_]")
 _CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,', re.I)
 _TEXT_HEADER = re.compile(r"Service\s+Name\W+Port\s+Number", re.I)
@@ -51,6 +52,11 @@ def parse_registry(data: bytes, name: str) -> Registry:
     if len(data) > MAX_BYTES:
         raise RegistryError(name, f"too large for a registry ({len(data):,} bytes)")
     head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    if _HTML.match(head):
+        raise RegistryError(
+            name,
+            "an HTML page, not a registry (use IANA's XML or CSV, or paste the table as text)",
+        )
     if _XML_START.match(head) or _ANY_XML.match(head):
         from annotator.registry.load_xml import load_xml
 

@@ -107,6 +107,11 @@ def test_bad_files_are_refused_with_the_problem(tmp_path):
     refused(write(tmp_path, "blank.csv", b" \n\n"), "empty")
     refused(write(tmp_path, "trunc.xml", GOOD_XML[: len(GOOD_XML) // 2]), "truncated")
     refused(write(tmp_path, "image.svg", '<svg xmlns="x"><g/></svg>'), "not an iana registry")
+    refused(write(tmp_path, "big.svg", "<svg>" + "<g/>" * 2_000_000 + "</svg>"), "<svg>")
+    deep = "<registry><record>" + "<a>" * 100_000 + "</a>" * 100_000 + "</record></registry>"
+    refused(write(tmp_path, "deep.xml", deep), "nested deeper")
+    page = "<!DOCTYPE html>\n<html><body><table></table></body></html>"
+    refused(write(tmp_path, "saved-page.html", page), "html page")
     refused(write(tmp_path, "random.bin", bytes(range(256)) * 40), "binary")
     refused(write(tmp_path, "notes.txt", "shopping list\neggs\nmilk\n"), "not a registry")
     refused(write(tmp_path, "nul.csv", HEADER + "\nx,1,tcp,a\x00b,,,,,,,,\n"), "nul")
@@ -155,6 +160,13 @@ def test_xml_loads_every_column_people_and_metadata(tmp_path):
     assert demo.notes == "Line one line two"
     assert (unassigned.port_lo, unassigned.port_hi, unassigned.status) == (4445, 4450, "unassigned")
     assert reg.people["Org_A"].org == "Org A" and reg.people["Org_A"].uri == "mailto:a&example.org"
+    assert reg.people["Person_B"].name == "Person B"
+
+
+def test_registry_xml_without_iana_namespace_loads():
+    plain = GOOD_XML.replace(f' xmlns="{NS}"', "")
+    reg = load_registry(plain.encode())
+    assert [r.service for r in reg] == ["demo", ""] and reg.meta.updated == "2026-01-02"
     assert reg.people["Person_B"].name == "Person B"
 
 
