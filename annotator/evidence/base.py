@@ -93,14 +93,17 @@ def lines(data: bytes, limit: int = 64) -> list[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in out]
 
 
-def header_value(head_lines: list[bytes], name: bytes) -> bytes | None:
-    """The value of the first ``Name: value`` header among ``head_lines``."""
-    name = name.lower()
+def headers(head_lines: list[bytes]) -> dict[bytes, bytes]:
+    """``Name: value`` header lines as a dict of lower-case names to values
+    (the first occurrence wins; parsing stops at the blank line)."""
+    out: dict[bytes, bytes] = {}
     for line in head_lines:
+        if not line:
+            break
         colon = line.find(b":")
-        if colon > 0 and line[:colon].strip().lower() == name:
-            return line[colon + 1 :].strip()
-    return None
+        if colon > 0:
+            out.setdefault(line[:colon].strip().lower(), line[colon + 1 :].strip())
+    return out
 
 
 def ber_length(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -139,6 +142,12 @@ def ber_small_int(data: bytes, pos: int) -> tuple[int, int] | None:
     if start + length > len(data):
         return None
     return int.from_bytes(data[start : start + length], "big", signed=True), start + length
+
+
+def looks_random(chunk: bytes, minimum: int) -> bool:
+    """At least ``minimum`` distinct byte values in ``chunk``: keys, nonces and
+    ciphertext look like this, zero padding and counters do not."""
+    return len(set(chunk)) >= minimum
 
 
 def is_hostname(name: str) -> bool:

@@ -16,6 +16,8 @@ _XMPP = re.compile(rb"(<\?xml[^>]{0,100}\?>\s*)?<stream:stream\s[^>]*jabber:(cli
 def check_irc(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """IRC: the client's registration (NICK/USER/CAP/PASS) and, if seen, a
     server line with a prefix."""
+    if c2s[:4] not in (b"NICK", b"USER", b"CAP ", b"PASS"):
+        return None
     client = lines(c2s, 4)
     if len(client) < 2 or not all(_IRC_CLIENT.fullmatch(line) for line in client[:2]):
         return None
@@ -31,6 +33,8 @@ def check_irc(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
 
 def check_xmpp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """XMPP: an opening ``<stream:stream>`` in the jabber:client or jabber:server namespace."""
+    if c2s[:1] != b"<":
+        return None
     match = _XMPP.match(c2s[:1024])
     if match is None:
         return None

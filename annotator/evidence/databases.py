@@ -64,8 +64,11 @@ def _mongo(data: bytes) -> str | None:
 
 
 def check_mongodb(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    """MongoDB wire protocol: message header with a known opcode, client first."""
+    """MongoDB wire protocol: a client request (OP_MSG, OP_QUERY, compressed) and,
+    when the server answered, a reply whose responseTo is the request's id."""
     opcode = _mongo(c2s)
-    if opcode is None or (s2c and _mongo(s2c) is None):
+    if opcode is None or opcode == "OP_REPLY":
+        return None
+    if s2c and (_mongo(s2c) is None or s2c[8:12] != c2s[4:8]):
         return None
     return Evidence("mongodb", None, f"MongoDB {opcode}", {"opcode": opcode})

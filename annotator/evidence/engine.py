@@ -3,6 +3,8 @@ table (:func:`fingerprint_flows`)."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pandas as pd
 
@@ -13,11 +15,34 @@ _BY_TRANSPORT: dict[str, tuple[Fingerprint, ...]] = {
     transport: tuple(fp for fp in FINGERPRINTS if transport in fp.transports)
     for transport in ("tcp", "udp")
 }
+NO_BYTE = 256  # stands for the first byte of an empty direction
+
+# (transport, first c2s byte, first s2c byte) -> the fingerprints worth calling.
+_candidates: dict[tuple[str, int, int], tuple[Fingerprint, ...]] = {}
+
+
+def _plan(transport: str, first_c2s: int, first_s2c: int) -> tuple[Fingerprint, ...]:
+    key = (transport, first_c2s, first_s2c)
+    plan = _candidates.get(key)
+    if plan is None:
+        plan = tuple(
+            fp
+            for fp in _BY_TRANSPORT.get(transport, ())
+            if fp.first is None or first_c2s in fp.first or first_s2c in fp.first
+        )
+        _candidates[key] = plan
+    return plan
 
 
 def _run(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    for fingerprint in _BY_TRANSPORT.get(ctx.transport, ()):
-        found = fingerprint.check(c2s, s2c, ctx)
+    plan = _plan(ctx.transport, c2s[0] if c2s else NO_BYTE, s2c[0] if s2c else NO_BYTE)
+    for fingerprint in plan:
+        try:
+            found = fingerprint.check(c2s, s2c, ctx)
+        except (IndexError, ValueError, struct.error, UnicodeError):
+            # A fingerprint meeting bytes it did not expect has not matched;
+            # hostile payloads must never stop the run (tests fuzz each check).
+            continue
         if found is not None:
             return found
     return None

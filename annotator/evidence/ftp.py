@@ -20,6 +20,8 @@ ANONYMOUS = frozenset({b"anonymous", b"ftp"})
 
 def check_ftp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """FTP: a 220 greeting followed by FTP commands, or a greeting naming FTP."""
+    if s2c[:3] != b"220" and (s2c or not c2s[:1].isalpha()):
+        return None
     greeting = first_line(s2c, 512)
     if greeting is not None and not (greeting[:4] in (b"220 ", b"220-") or greeting == b"220"):
         greeting = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from annotator.evidence.base import Context, Evidence, header_value, is_hostname, lines, text
+from annotator.evidence.base import Context, Evidence, headers, is_hostname, lines, text
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -43,8 +43,8 @@ def status_code(data: bytes) -> int | None:
     return int(match.group(2)) if match else None
 
 
-def _host(head: list[bytes]) -> str | None:
-    value = header_value(head, b"host")
+def _host(head: dict[bytes, bytes]) -> str | None:
+    value = head.get(b"host")
     if value is None:
         return None
     host = value.decode("latin-1")
@@ -77,22 +77,22 @@ def check_http(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     credentials = False
     if request is not None:
         method, target, version = request
-        head = lines(c2s[:4096], 64)
+        head = headers(lines(c2s[:4096], 64)[1:])
         host = _host(head)
         fields.update(method=method.decode(), path=text(target, 200), version=version.decode())
         parts.append(f"HTTP {method.decode()}")
         if host:
             fields["host"] = host
             parts.append(f"Host {host}")
-        auth = header_value(head, b"authorization")
+        auth = head.get(b"authorization")
         if auth is not None and auth[:6].lower() == b"basic ":
             credentials = True
             fields["credentials_mechanism"] = "HTTP Basic"
-        upgrade = header_value(head, b"upgrade")
+        upgrade = head.get(b"upgrade")
         if upgrade is not None and upgrade.lower().startswith(b"h2c"):
             fields["upgrade"] = "h2c"
             parts.append("upgrade h2c")
-        agent = header_value(head, b"user-agent")
+        agent = head.get(b"user-agent")
         if agent:
             fields["user_agent"] = text(agent, 120)
     if status is not None:

@@ -45,6 +45,8 @@ def _greeting(s2c: bytes, code: bytes) -> bytes | None:
 
 def check_smtp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """SMTP: a 220 greeting naming SMTP, or a client opening with EHLO/HELO."""
+    if s2c[:3] != b"220" and c2s[:1] not in (b"E", b"H", b"e", b"h"):
+        return None
     banner = _greeting(s2c, b"220")
     client_hello = c2s[:5].upper() in SMTP_COMMANDS
     if not client_hello and not (banner and b"SMTP" in banner.upper()):
@@ -69,6 +71,8 @@ def check_smtp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
 
 def check_pop3(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """POP3: a ``+OK`` greeting, with the client (if it spoke) sending POP3 commands."""
+    if s2c[:3] != b"+OK":
+        return None
     banner = _greeting(s2c, b"+OK")
     if banner is None:
         return None
@@ -91,6 +95,8 @@ def check_pop3(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
 
 def check_imap(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """IMAP: an untagged ``* OK``/``* PREAUTH`` greeting or a tagged client command."""
+    if s2c[:2] != b"* " and (not c2s[:1].isalnum() or c2s.find(b" ", 0, 18) < 0):
+        return None
     banner = None
     line = first_line(s2c, 1024)
     if line is not None and line.upper().startswith((b"* OK", b"* PREAUTH", b"* BYE")):

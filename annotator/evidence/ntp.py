@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annotator.evidence.base import Context, Evidence
 
+UNIX_EPOCH = 2_208_988_800  # 1970-01-01 in NTP seconds
 MODES = {
     1: "symmetric active",
     2: "symmetric passive",
@@ -20,18 +21,18 @@ def _header(data: bytes) -> tuple[int, int] | None:
     if len(data) < 12:
         return None
     version, mode = (data[0] >> 3) & 7, data[0] & 7
-    if not 1 <= version <= 4 or mode == 0:
+    if not 2 <= version <= 4 or mode == 0:  # NTPv1 (1988) is long gone
         return None
     if mode >= 6:
-        # Control (ntpq) and private (ntpdc) messages: no leap indicator, version
-        # 2-4.  Control: opcode 1-31, a data count of at most 468 bytes.  Private:
-        # implementation 0, 2 or 3 and a small request code.
-        if data[0] & 0xC0 or version < 2:
+        # Control (ntpq) and private (ntpdc) messages carry no leap indicator.
+        # Control: a defined opcode (1-7) and at most 468 data bytes.  Private:
+        # implementation 2 or 3 (the ntpd daemons) and a small request code.
+        if data[0] & 0xC0:
             return None
         if mode == 6:
             count = int.from_bytes(data[10:12], "big")
             return (version, mode) if 1 <= data[1] & 0x1F <= 7 and count <= 468 else None
-        return (version, mode) if data[2] in (0, 2, 3) and data[3] < 50 else None
+        return (version, mode) if data[2] in (2, 3) and data[3] < 50 else None
     if len(data) < 48:
         return None
     stratum, poll, precision = data[1], data[2], data[3] - 256 if data[3] > 127 else data[3]
@@ -39,6 +40,14 @@ def _header(data: bytes) -> tuple[int, int] | None:
         return None
     # Root delay and root dispersion: 16.16 seconds, never more than a few seconds.
     if (data[4] > 0x0F and data[4] != 0xFF) or (data[8] > 0x0F and data[8] != 0xFF):
+        return None
+    # Every mode but the client's stamps its transmit time in seconds since
+    # 1900: from 1970 (a device whose clock was never set) to the era rollover in
+    # February 2036, when this check will need era 1's small values too.
+    if mode != 3 and int.from_bytes(data[40:44], "big") < UNIX_EPOCH:
+        return None
+    # A server also stamps when the request arrived.
+    if mode == 4 and int.from_bytes(data[32:36], "big") < UNIX_EPOCH:
         return None
     return version, mode
 

@@ -82,7 +82,7 @@ def _version_negotiation(data: bytes) -> bool:
         return False
     pos += 1 + data[pos]
     listed = [int.from_bytes(data[i : i + 4], "big") for i in range(pos, len(data) - 3, 4)]
-    return any(version_name(v) for v in listed)
+    return any(v in (V1, V2) or v >> 8 == 0xFF0000 for v in listed)
 
 
 def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
@@ -103,6 +103,6 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         return Evidence(
             "quic", None, "gQUIC server handshake (REJ/SHLO)", {"quic_version": "gQUIC"}
         )
-    if _version_negotiation(s2c):
+    if _version_negotiation(s2c) and _long_header(c2s) is not None:
         return Evidence("quic", None, "QUIC Version Negotiation", {"packet_type": "VN"})
     return None

@@ -48,56 +48,76 @@ UDP = frozenset({"udp"})
 BOTH = frozenset({"tcp", "udp"})
 
 
+def first_bytes(*spans: int | bytes | range) -> frozenset[int]:
+    """The set of first-byte values a fingerprint can start from."""
+    out: set[int] = set()
+    for span in spans:
+        out.update([span] if isinstance(span, int) else span)
+    return frozenset(out)
+
+
+UPPER = range(0x41, 0x5B)
+LOWER = range(0x61, 0x7B)
+DIGITS = range(0x30, 0x3A)
+
+
 @dataclass(frozen=True)
 class Fingerprint:
-    """One entry of the table: the check and the transports it applies to."""
+    """One entry of the table: the check, the transports it applies to, and
+    the first byte values (of either direction) it can match, None for any.
+
+    The first-byte sets let :func:`annotator.evidence.identify` skip a check
+    without calling it; they must cover every byte the check accepts first.
+    """
 
     name: str
     transports: frozenset[str]
     check: Check
+    first: frozenset[int] | None = None
 
 
 FINGERPRINTS: tuple[Fingerprint, ...] = (
     # Binary formats with a magic value or a tightly constrained header.
-    Fingerprint("tls", TCP, tls.check_tls),
-    Fingerprint("ssh", TCP, ssh.check_ssh),
-    Fingerprint("http2", TCP, http.check_http2),
-    Fingerprint("smb", TCP, smb.check_smb),
-    Fingerprint("bittorrent", BOTH, p2p.check_bittorrent),
-    Fingerprint("rdp", TCP, rdp.check_rdp),
+    Fingerprint("tls", TCP, tls.check_tls, first_bytes(range(0x14, 0x18), range(0x80, 0x100))),
+    Fingerprint("ssh", TCP, ssh.check_ssh, first_bytes(b"S")),
+    Fingerprint("http2", TCP, http.check_http2, first_bytes(b"P")),
+    Fingerprint("smb", TCP, smb.check_smb, first_bytes(0x00, 0x81, 0xFD, 0xFE, 0xFF)),
+    Fingerprint("bittorrent", BOTH, p2p.check_bittorrent, first_bytes(0x13, 0x21, 0x41, b"d")),
+    Fingerprint("rdp", TCP, rdp.check_rdp, first_bytes(0x03)),
     Fingerprint("quic", UDP, quic.check_quic),
-    Fingerprint("dtls", UDP, tls.check_dtls),
-    Fingerprint("stun", BOTH, stun.check_stun),
-    Fingerprint("wireguard", UDP, vpn.check_wireguard),
-    Fingerprint("openvpn", BOTH, vpn.check_openvpn),
-    Fingerprint("dhcp", UDP, dhcp.check_dhcp),
-    Fingerprint("postgresql", TCP, databases.check_postgresql),
+    Fingerprint("dtls", UDP, tls.check_dtls, first_bytes(range(0x14, 0x18))),
+    Fingerprint("stun", UDP, stun.check_stun, first_bytes(range(0x00, 0x40))),
+    Fingerprint("stun", TCP, stun.check_stun),  # may be framed by a two-byte length
+    Fingerprint("wireguard", UDP, vpn.check_wireguard, first_bytes(1, 2, 3, 4)),
+    Fingerprint("openvpn", BOTH, vpn.check_openvpn, first_bytes(range(0, 7), 0x38, 0x40, 0x50)),
+    Fingerprint("dhcp", UDP, dhcp.check_dhcp, first_bytes(range(1, 12))),
+    Fingerprint("postgresql", TCP, databases.check_postgresql, first_bytes(0)),
     Fingerprint("mysql", TCP, databases.check_mysql),
     Fingerprint("mongodb", TCP, databases.check_mongodb),
-    Fingerprint("mqtt", TCP, mqtt.check_mqtt),
-    Fingerprint("kerberos", BOTH, kerberos.check_kerberos),
-    Fingerprint("snmp", BOTH, snmp.check_snmp),
-    Fingerprint("ldap", BOTH, ldap.check_ldap),
+    Fingerprint("mqtt", TCP, mqtt.check_mqtt, first_bytes(0x10)),
+    Fingerprint("kerberos", BOTH, kerberos.check_kerberos, first_bytes(0, range(0x6A, 0x70), 0x7E)),
+    Fingerprint("snmp", BOTH, snmp.check_snmp, first_bytes(0x30)),
+    Fingerprint("ldap", BOTH, ldap.check_ldap, first_bytes(0x30)),
     Fingerprint("netbios-ns", UDP, netbios.check_netbios_ns),
-    Fingerprint("netbios-dgm", UDP, netbios.check_netbios_dgm),
+    Fingerprint("netbios-dgm", UDP, netbios.check_netbios_dgm, first_bytes(0x10, 0x11, 0x12)),
     Fingerprint("dns", BOTH, dns.check_dns),
-    Fingerprint("nbss", TCP, netbios.check_nbss),
+    Fingerprint("nbss", TCP, netbios.check_nbss, first_bytes(0x81)),
     Fingerprint("ntp", UDP, ntp.check_ntp),
-    Fingerprint("tftp", UDP, tftp.check_tftp),
-    Fingerprint("telnet", TCP, telnet.check_telnet),
+    Fingerprint("tftp", UDP, tftp.check_tftp, first_bytes(0)),
+    Fingerprint("telnet", TCP, telnet.check_telnet, first_bytes(0xFF)),
     # Text protocols: the more specific request lines before HTTP's.
-    Fingerprint("ssdp", UDP, ssdp.check_ssdp),
-    Fingerprint("sip", BOTH, sip.check_sip),
-    Fingerprint("rtsp", BOTH, rtsp.check_rtsp),
-    Fingerprint("http", TCP, http.check_http),
-    Fingerprint("redis", TCP, redis.check_redis),
-    Fingerprint("smtp", TCP, mail.check_smtp),
-    Fingerprint("imap", TCP, mail.check_imap),
-    Fingerprint("pop3", TCP, mail.check_pop3),
-    Fingerprint("ftp", TCP, ftp.check_ftp),
-    Fingerprint("irc", TCP, chat.check_irc),
-    Fingerprint("xmpp", TCP, chat.check_xmpp),
-    Fingerprint("syslog", BOTH, syslog.check_syslog),
+    Fingerprint("ssdp", UDP, ssdp.check_ssdp, first_bytes(b"MNHmn")),
+    Fingerprint("sip", BOTH, sip.check_sip, first_bytes(UPPER)),
+    Fingerprint("rtsp", BOTH, rtsp.check_rtsp, first_bytes(UPPER)),
+    Fingerprint("http", TCP, http.check_http, first_bytes(UPPER)),
+    Fingerprint("redis", TCP, redis.check_redis, first_bytes(b"*")),
+    Fingerprint("smtp", TCP, mail.check_smtp, first_bytes(b"2EHeh")),
+    Fingerprint("imap", TCP, mail.check_imap, first_bytes(b"*", UPPER, LOWER, DIGITS)),
+    Fingerprint("pop3", TCP, mail.check_pop3, first_bytes(b"+")),
+    Fingerprint("ftp", TCP, ftp.check_ftp, first_bytes(b"2", UPPER, LOWER)),
+    Fingerprint("irc", TCP, chat.check_irc, first_bytes(b"NUCP:")),
+    Fingerprint("xmpp", TCP, chat.check_xmpp, first_bytes(b"<")),
+    Fingerprint("syslog", BOTH, syslog.check_syslog, first_bytes(b"<", DIGITS)),
 )
 
 #: Every protocol id a fingerprint can report, with its display name.

@@ -204,7 +204,11 @@ def _record_chain(data: bytes) -> bool:
     count = 0
     while pos < len(data):
         if len(data) - pos < 5:  # a header cut off by the capture limit
-            return data[pos : pos + 3] == data[: len(data) - pos][:3]
+            rest = data[pos:]
+            return (
+                CHANGE_CIPHER_SPEC <= rest[0] <= APPLICATION_DATA
+                and rest[1:3] == data[1:3][: len(rest) - 1]
+            )
         if not _tls_record_ok(data, pos) or data[pos + 1 : pos + 3] != data[1:3]:
             return False
         pos += 5 + int.from_bytes(data[pos + 3 : pos + 5], "big")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotator.evidence.base import Context, Evidence
+from annotator.evidence.base import Context, Evidence, looks_random
 
 # WireGuard message types and their fixed lengths (the data message only has a minimum).
 WG_LENGTHS = {1: 148, 2: 92, 3: 64}
@@ -23,6 +23,12 @@ HMAC_SIZES = (20, 32, 64)  # SHA-1, SHA-256, SHA-512 tls-auth digests
 def _wg_message(data: bytes) -> int | None:
     """The type of a WireGuard message at the start of ``data``, or None."""
     if len(data) < 32 or not 1 <= data[0] <= 4 or data[1:4] != b"\0\0\0":
+        return None
+    # After the type and index come random bytes: an ephemeral public key
+    # (initiation, response), a nonce (cookie reply) or ciphertext (data).
+    if data[4:8] == b"\0\0\0\0" or not looks_random(
+        data[16:32] if data[0] == 4 else data[8:40], 12
+    ):
         return None
     if data[0] == 4:
         return 4 if data[13:16] == b"\0\0\0" else None  # a 64-bit counter, far from wrapping
@@ -55,10 +61,10 @@ def check_wireguard(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     server = _wg_message(s2c)
     if client is None and server is None:
         return None
-    if client == 4 and server is None and s2c:
-        return None
-    if client is None and server == 4:
-        return None
+    if (client == 4) != (server == 4) and 4 in (client, server):
+        return None  # transport data alone counts only when both sides send it
+    if 3 in (client, server) and 1 not in (client, server):
+        return None  # a cookie reply only ever answers an initiation
     kind = WG_NAMES[client or server]  # type: ignore[index]
     return Evidence("wireguard", None, f"WireGuard {kind}", {"message": kind})
 
@@ -80,8 +86,10 @@ def _openvpn(c2s: bytes, s2c: bytes) -> str | None:
         return None
     if s2c and _session_id_echoed(c2s, s2c):
         return "hard reset, answered"
-    if c2s[9:14] == b"\0\0\0\0\0":  # no tls-auth: empty ack array, message id 0
-        return "hard reset"
+    if not looks_random(c2s[1:9], 6):  # the session id is 64 random bits
+        return None
+    if c2s[9:14] == b"\0\0\0\0\0" and (len(c2s) == 14 or c2s[15:23] == c2s[1:9]):
+        return "hard reset"  # no tls-auth: empty ack array, message id 0
     for size in HMAC_SIZES:  # tls-auth: digest, replay id 1, timestamp, then the same
         at = 9 + size
         if c2s[at : at + 4] == b"\0\0\0\x01" and c2s[at + 8 : at + 13] == b"\0\0\0\0\0":

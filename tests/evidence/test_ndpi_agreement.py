@@ -3,7 +3,7 @@
 Every capture in ``captures/labeled/pcap`` is read with the project's own flow
 stage; each flow's first payload bytes are fingerprinted and the result is
 compared with nDPI's verdict for the same flow (same transport, same two
-endpoints), counting only the lines nDPI marks ``Confidence: DPI``.  A flow
+endpoints, same VLAN), counting only the lines nDPI marks ``Confidence: DPI``.  A flow
 counts when nDPI names a protocol this project fingerprints and the evidence
 stage names one too; the observed protocol must agree for at least 95% of them.
 
@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from annotator.evidence import PROTOCOLS, fingerprint_flows
@@ -88,7 +89,8 @@ NDPI_TO_OURS = {
 FAMILY = {"http2": "http", "netbios-ns": "netbios", "netbios-dgm": "netbios", "nbss": "netbios"}
 
 _LINE = re.compile(
-    r"^\s+\d+\s+(TCP|UDP)\s+(\S+):(\d+)\s+<?->\s+(\S+):(\d+)\s+\[proto: [\d.]+/([^\]]+)\]"
+    r"^\s+\d+\s+(TCP|UDP)\s+(\S+):(\d+)\s+<?->\s+(\S+):(\d+)\s+"
+    r"(?:\[VLAN: (\d+)\])?\[proto: [\d.]+/([^\]]+)\]"
 )
 
 
@@ -106,8 +108,9 @@ def ndpi_verdicts(path: Path) -> dict[tuple, str]:
         match = _LINE.match(line)
         if match is None or "[Confidence: DPI]" not in line:
             continue
-        transport, a_ip, a_port, b_ip, b_port, name = match.groups()
-        key = (transport.lower(), frozenset({(_ip(a_ip), int(a_port)), (_ip(b_ip), int(b_port))}))
+        transport, a_ip, a_port, b_ip, b_port, vlan, name = match.groups()
+        ends = frozenset({(_ip(a_ip), int(a_port)), (_ip(b_ip), int(b_port))})
+        key = (transport.lower(), int(vlan) if vlan else None, ends)
         out[key] = name.split(".")[0]
     return out
 
@@ -126,8 +129,10 @@ def compare_capture(pcap: Path, result: Path, registry) -> list[tuple[str, str |
     rows = []
     for i in range(len(flows)):
         row = flows.iloc[i]
+        vlan = row["vlan_id"]
         key = (
             row["transport"],
+            None if vlan is None or vlan is pd.NA or pd.isna(vlan) else int(vlan),
             frozenset(
                 {
                     (_ip(row["client_ip"]), int(row["client_port"])),
