@@ -11,6 +11,7 @@ SNI can act on the analyst's terminal.
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any
 
 from rich import box
@@ -189,5 +190,7 @@ def render_terminal(result: Any, console: Console | None = None, *, defang: bool
 
 def write_text(result: Any, out: IO[str], *, defang: bool = False) -> None:
     """The same summary as plain text (no colour), for ``--format text``."""
-    console = Console(file=out, no_color=True, force_terminal=False, width=120)
+    buffer = io.StringIO()
+    console = Console(file=buffer, no_color=True, force_terminal=False, width=120)
     render_terminal(result, console, defang=defang)
+    out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

@@ -52,18 +52,20 @@ _EXTENSIONS = {
 
 
 def choose_format(destination: str | Path, fmt: str | None = None) -> str:
-    """The report format: ``fmt`` when given, else from the file extension."""
+    """The report format: ``fmt`` when given, else from the file extension
+    (``"-"``, standard output, defaults to the plain-text summary)."""
     if fmt is not None:
         name = _ALIASES.get(fmt.lower(), fmt.lower())
         if name not in FORMATS:
             raise UsageError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
         return name
+    if str(destination) == "-":
+        return "text"  # standard output without a format: the summary, as on a terminal
     suffix = Path(str(destination)).suffix.lower()
     if suffix in _EXTENSIONS:
         return _EXTENSIONS[suffix]
-    where = "standard output" if str(destination) == "-" else repr(str(destination))
     raise UsageError(
-        f"cannot tell the report format for {where}; use a file name ending in "
+        f"cannot tell the report format for {str(destination)!r}; use a file name ending in "
         f"{', '.join(sorted(_EXTENSIONS))} or give the format ({', '.join(FORMATS)})"
     )
 
