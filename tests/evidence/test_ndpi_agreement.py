@@ -101,8 +101,12 @@ def _ip(text: str) -> str:
         return text
 
 
-def ndpi_verdicts(path: Path) -> dict[tuple, str]:
-    """nDPI's DPI-confidence verdicts of one result file: flow key -> nDPI master name."""
+_HOST = re.compile(r"\[Hostname/SNI: ([^\]]+)\]")
+
+
+def ndpi_verdicts(path: Path) -> dict[tuple, tuple[str, str | None]]:
+    """nDPI's DPI-confidence verdicts of one result file:
+    flow key -> (nDPI master name, the host name or SNI nDPI saw)."""
     out = {}
     for line in path.read_text("latin-1").splitlines():
         match = _LINE.match(line)
@@ -111,12 +115,17 @@ def ndpi_verdicts(path: Path) -> dict[tuple, str]:
         transport, a_ip, a_port, b_ip, b_port, vlan, name = match.groups()
         ends = frozenset({(_ip(a_ip), int(a_port)), (_ip(b_ip), int(b_port))})
         key = (transport.lower(), int(vlan) if vlan else None, ends)
-        out[key] = name.split(".")[0]
+        host = _HOST.search(line)
+        out[key] = (name.split(".")[0], host.group(1).lower() if host else None)
     return out
 
 
-def compare_capture(pcap: Path, result: Path, registry) -> list[tuple[str, str | None, str]]:
-    """(nDPI name, our protocol, capture) for every flow nDPI classified by DPI."""
+Row = tuple[str, str | None, str, str | None, str | None]
+
+
+def compare_capture(pcap: Path, result: Path, registry) -> list[Row]:
+    """(nDPI name, our protocol, capture, nDPI's host name, our server name) for
+    every flow nDPI classified by DPI."""
     from annotator.flows.read import read_flows
 
     verdicts = ndpi_verdicts(result)
@@ -142,16 +151,18 @@ def compare_capture(pcap: Path, result: Path, registry) -> list[tuple[str, str |
         )
         if key in verdicts and key not in seen:
             seen.add(key)
-            rows.append((verdicts[key], evidence["observed_protocol"].iloc[i], pcap.name))
+            ndpi, host = verdicts[key]
+            ours = evidence["observed_protocol"].iloc[i]
+            rows.append((ndpi, ours, pcap.name, host, evidence["server_name"].iloc[i]))
     return rows
 
 
-def agreement(rows: list[tuple[str, str | None, str]]) -> tuple[int, int, Counter, Counter]:
+def agreement(rows: list[Row]) -> tuple[int, int, Counter, Counter]:
     """(agreeing, counted, disagreements by (nDPI, ours), unnamed by nDPI name)."""
     counted = agree = 0
     wrong: Counter = Counter()
     missed: Counter = Counter()
-    for ndpi, ours, capture in rows:
+    for ndpi, ours, capture, _, _ in rows:
         theirs = NDPI_TO_OURS.get(ndpi)
         if theirs is None:
             continue
@@ -167,7 +178,7 @@ def agreement(rows: list[tuple[str, str | None, str]]) -> tuple[int, int, Counte
 
 
 @pytest.fixture(scope="module")
-def reference_rows(shared: Path) -> list[tuple[str, str | None, str]]:
+def reference_rows(shared: Path) -> list[Row]:
     pytest.importorskip("annotator.flows.read")
     from annotator.registry.loaders import load_registry
 
@@ -188,7 +199,9 @@ def test_agreement_with_ndpi_is_at_least_95_percent(reference_rows) -> None:
     agree, counted, wrong, missed = agreement(reference_rows)
     named_by_ndpi = counted + sum(missed.values())
     print(f"\nnDPI agreement: {agree}/{counted} = {agree / max(counted, 1):.1%} of flows both name")
-    print(f"coverage: we name {counted} of {named_by_ndpi} flows nDPI names with a protocol we know")
+    print(
+        f"coverage: we name {counted} of {named_by_ndpi} flows nDPI names with a protocol we know"
+    )
     for (ndpi, ours, capture), n in wrong.most_common():
         print(f"  disagree: nDPI {ndpi} vs ours {ours} x{n} ({capture})")
     print("  not named by us (nDPI's name):", dict(missed.most_common()))
@@ -199,3 +212,20 @@ def test_agreement_with_ndpi_is_at_least_95_percent(reference_rows) -> None:
 def test_mapping_targets_are_protocols_we_fingerprint() -> None:
     families = {FAMILY.get(p, p) for p in PROTOCOLS}
     assert set(NDPI_TO_OURS.values()) <= families
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_server_names_agree_with_ndpi(reference_rows) -> None:
+    """The TLS SNI and HTTP Host we extract are the names nDPI saw."""
+    pairs = [
+        (theirs, ours)
+        for ndpi, protocol, _, theirs, ours in reference_rows
+        if theirs and ours and protocol in ("tls", "http")
+    ]
+    same = sum(theirs == ours for theirs, ours in pairs)
+    print(f"\nserver names: {same}/{len(pairs)} agree with nDPI's Hostname/SNI")
+    for theirs, ours in [p for p in pairs if p[0] != p[1]][:10]:
+        print(f"  nDPI {theirs!r} vs ours {ours!r}")
+    assert len(pairs) >= 300
+    assert same / len(pairs) >= 0.95
