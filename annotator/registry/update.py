@@ -60,15 +60,18 @@ def update_registry(source: str | None = None, *, progress: bool = True) -> Path
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=".download-", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise UpdateError(f"cannot create the cache folder {folder}: {_reason(exc)}") from exc
-    handle, temp_name = tempfile.mkstemp(prefix=".download-", suffix=".tmp", dir=folder)
+        raise UpdateError(f"cannot write into the cache folder {folder}: {_reason(exc)}") from None
     temp = Path(temp_name)
     try:
-        with os.fdopen(handle, "wb") as sink:
-            _fetch(source, sink, progress=progress)
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                _fetch(source, sink, progress=progress)
+            temp.chmod(0o644)  # mkstemp makes it private; the registry is public data
+        except OSError as exc:  # disk full, quota, ...
+            raise UpdateError(f"cannot write {temp}: {_reason(exc)}") from None
         registry, kind = _check(source, temp)
-        temp.chmod(0o644)  # mkstemp makes it private; the registry is public data
         installed = _install(temp, folder, kind)
     finally:
         temp.unlink(missing_ok=True)

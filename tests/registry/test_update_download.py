@@ -189,3 +189,15 @@ def test_cache_folder_follows_platformdirs_without_override(
     monkeypatch.delenv("ANNOTATOR_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg" / "annotator"
+
+
+def test_unusable_cache_folder_is_an_update_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, snapshot_csv: bytes
+) -> None:
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("occupied", encoding="utf-8")
+    monkeypatch.setenv("ANNOTATOR_CACHE", str(not_a_folder))
+    source = tmp_path / "registry.csv"
+    source.write_bytes(snapshot_csv)
+    with pytest.raises(UpdateError, match="cannot write into the cache folder"):
+        update_registry(str(source), progress=False)
