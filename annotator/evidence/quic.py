@@ -73,15 +73,29 @@ def _long_header(data: bytes) -> tuple[str, str] | None:
     return name, kinds[(data[0] >> 4) & 3]
 
 
-def _version_negotiation(data: bytes) -> bool:
-    """A server's Version Negotiation packet listing at least one known version."""
-    if len(data) < 11 or not data[0] & 0x80 or data[1:5] != b"\0\0\0\0" or data[5] > 20:
+def _connection_ids(data: bytes) -> tuple[bytes, bytes] | None:
+    """(destination, source) connection ids of a long header, by the invariants."""
+    if len(data) < 7 or not data[0] & 0x80 or data[5] > 20:
+        return None
+    dcid_end = 6 + data[5]
+    if dcid_end >= len(data) or data[dcid_end] > 20:
+        return None
+    scid_end = dcid_end + 1 + data[dcid_end]
+    if scid_end > len(data):
+        return None
+    return data[6:dcid_end], data[dcid_end + 1 : scid_end]
+
+
+def _version_negotiation(c2s: bytes, s2c: bytes) -> bool:
+    """A server's Version Negotiation answering the client's long header: the
+    connection ids swapped back, and a list of versions including a known one."""
+    if len(s2c) < 11 or s2c[1:5] != b"\0\0\0\0":
         return False
-    pos = 6 + data[5]
-    if pos >= len(data) or data[pos] > 20:
+    client, server = _connection_ids(c2s), _connection_ids(s2c)
+    if client is None or server is None or server != (client[1], client[0]):
         return False
-    pos += 1 + data[pos]
-    listed = [int.from_bytes(data[i : i + 4], "big") for i in range(pos, len(data) - 3, 4)]
+    pos = 7 + len(server[0]) + len(server[1])
+    listed = [int.from_bytes(s2c[i : i + 4], "big") for i in range(pos, len(s2c) - 3, 4)]
     return any(v in (V1, V2) or v >> 8 == 0xFF0000 for v in listed)
 
 
@@ -103,6 +117,6 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         return Evidence(
             "quic", None, "gQUIC server handshake (REJ/SHLO)", {"quic_version": "gQUIC"}
         )
-    if _version_negotiation(s2c) and _long_header(c2s) is not None:
+    if _version_negotiation(c2s, s2c):
         return Evidence("quic", None, "QUIC Version Negotiation", {"packet_type": "VN"})
     return None

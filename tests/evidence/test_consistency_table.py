@@ -9,6 +9,7 @@ import pytest
 
 from annotator.evidence import CONSISTENT_SERVICES, NAME_PATTERNS, PROTOCOLS, is_consistent
 
+
 def test_every_protocol_has_an_entry() -> None:
     assert set(CONSISTENT_SERVICES) == set(PROTOCOLS)
 
