@@ -147,36 +147,22 @@ def read_flows(
     other, other_bytes, undecodable = Counter(), Counter(), Counter()
     total = in_flows = n_other = n_undec = 0
     for index, source in enumerate(sources):
-        reader = open_capture(source)
         decoder = Decoder()
-        first = last = None
-        packets = 0
-        for records in reader.batches():
-            batch = decoder.decode(records)
-            n = len(batch)
-            if n == 0:
-                continue
-            packets += n
-            ts = batch["ts_ns"]
-            lo, hi = int(ts.min()), int(ts.max())
-            first = lo if first is None else min(first, lo)
-            last = hi if last is None else max(last, hi)
-            in_flows += int((batch["kind"] == KIND_FLOW).sum())
-            n_other += _count(other, batch, KIND_OTHER, other_bytes)
-            n_undec += _count(undecodable, batch, KIND_UNDECODABLE, None)
-            agg.add(batch, index)
-            total += n
-            if progress is not None:
-                progress(total)
-        info = reader.info
-        info.packets = packets
-        if first is not None:
-            info.first_seen = pd.Timestamp(first, unit="ns", tz="UTC")
-            info.last_seen = pd.Timestamp(last, unit="ns", tz="UTC")
-        infos.append(info)
-        got = getattr(reader, "partial", None)
-        if got is not None:
-            partial.extend(got if isinstance(got, list) else [got])
+        with open_capture(source) as reader:
+            for records in reader.batches():
+                batch = decoder.decode(records)
+                if len(batch) == 0:
+                    continue
+                in_flows += int((batch["kind"] == KIND_FLOW).sum())
+                n_other += _count(other, batch, KIND_OTHER, other_bytes)
+                n_undec += _count(undecodable, batch, KIND_UNDECODABLE, None)
+                agg.add(batch, index)
+                total += len(batch)
+                if progress is not None:
+                    progress(total)
+            infos.append(reader.info)
+            if reader.partial is not None:
+                partial.append(reader.partial)
     flows, pay_c2s, pay_s2c = finish_flows(agg, names, registry, c2s, s2c)
     other_table = pd.DataFrame(
         {
