@@ -99,10 +99,12 @@ def _openvpn(c2s: bytes, s2c: bytes) -> str | None:
 
 def check_openvpn(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """OpenVPN's client hard reset (V2/V3), raw over UDP or length-framed over TCP."""
-    if ctx.transport == "tcp":
-        if len(c2s) < 16 or int.from_bytes(c2s[:2], "big") > 1600:
+    if ctx.transport == "tcp":  # each packet framed by its two-byte length
+        length = int.from_bytes(c2s[:2], "big")
+        if len(c2s) < 16 or not 14 <= length <= 1600:
             return None
-        c2s, s2c = c2s[2:], s2c[2:]
+        c2s = c2s[2 : 2 + length]
+        s2c = s2c[2 : 2 + int.from_bytes(s2c[:2], "big")]
     kind = _openvpn(c2s, s2c)
     if kind is None:
         return None
