@@ -127,7 +127,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _fail_on_reached(result, threshold: str) -> bool:  # noqa: ANN001
+def _fail_on_reached(result, threshold: str) -> bool:
     from annotator.triage.flags import SEVERITY_RANK
 
     if threshold == "never" or result.findings.empty:

@@ -44,7 +44,8 @@ def test_import_is_light() -> None:
     """Heavy optional modules load lazily, never at ``import annotator``."""
     code = (
         "import sys, annotator; "
-        "heavy = [m for m in ('matplotlib', 'scapy', 'numba', 'dask', 'jinja2') if m in sys.modules]; "
+        "names = ('matplotlib', 'scapy', 'numba', 'dask', 'jinja2'); "
+        "heavy = [m for m in names if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -29,4 +29,4 @@ def triage(table: FlowTable, registry: Registry) -> tuple[pd.DataFrame, pd.DataF
     flows["cleartext_credentials"] = evidence["cleartext_credentials"].astype(bool)
     flows = evaluate(flows)
     findings = build_findings(flows)
-    return flows.drop(columns=["other_transports"]), findings
+    return flows.drop(columns=["other_transports", "registry_historic"]), findings

@@ -177,7 +177,8 @@ def _detail(flag: str, row: pd.Series) -> str:
         notes = row["registry_notes"] if pd.notna(row["registry_notes"]) else "de-assigned"
         return f"{where} has only de-assigned or historic registrations: {notes}"
     if flag == "transport-not-registered":
-        return f"port {row['server_port']} is assigned for {row['other_transports']} only, not {row['transport']}"
+        others = row["other_transports"]
+        return f"port {row['server_port']} is assigned for {others} only, not {row['transport']}"
     if flag == "dynamic-port-server":
         return f"{row['server_ip']} serves on dynamic port {where}"
     if flag == "port-only-label":

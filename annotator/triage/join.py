@@ -16,8 +16,12 @@ Columns added to the flow table:
     The registry's words for that port and transport.
 ``registry_status``
     ``assigned``, ``reserved``, ``unassigned``, ``historic`` (only de-assigned
-    or historic records remain) or ``dynamic`` (nothing is assigned in the
-    dynamic range, so it is not "unassigned").
+    or historic records remain, and the port is not marked reserved) or
+    ``dynamic`` (nothing is assigned in the dynamic range, so it is not
+    "unassigned").
+``registry_historic``
+    True when records exist for the port and transport but every one is
+    de-assigned or historic (a reserved port can be this too: 5030/tcp).
 ``other_transports``
     Transports for which this port does have a current assignment when this
     flow's transport has none (drives the ``transport-not-registered`` flag).
@@ -83,13 +87,14 @@ def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
         has_current,
         "assigned",
         np.where(
-            historic_only,
-            "historic",
-            np.where(slot_status == "reserved", "reserved", "unassigned"),
+            slot_status == "reserved",
+            "reserved",
+            np.where(historic_only, "historic", "unassigned"),
         ),
     ).astype(object)
     status[(klass == 2) & ~has_current & (slots < 0)] = "dynamic"
     out["registry_status"] = pd.Categorical(status, categories=list(REGISTRY_STATUSES))
+    out["registry_historic"] = historic_only & ~has_current
 
     # Where this transport has no current assignment, which others do?
     other = np.full(n, "", dtype=object)

@@ -11,7 +11,8 @@ describes its port:
 
 * a current assignment for this transport: no status flag;
 * reserved (and no current assignment): ``reserved-port``;
-* only de-assigned or historic records remain: ``deassigned-or-historic``;
+* only de-assigned or historic records remain: ``deassigned-or-historic``
+  (beside ``reserved-port`` when the port is also reserved, as 5030/tcp is);
 * assigned for another transport only: ``transport-not-registered``;
 * nothing at all, in the system or user range: ``unassigned-port``;
 * the dynamic range: ``dynamic-port-server`` (never "unassigned").
@@ -85,7 +86,7 @@ def unassigned_port(flows: pd.DataFrame) -> np.ndarray:
 
 def deassigned_or_historic(flows: pd.DataFrame) -> np.ndarray:
     """Only de-assigned or historic records remain for this port and transport."""
-    return _status(flows, "historic")
+    return _bool(flows["registry_historic"])
 
 
 def transport_not_registered(flows: pd.DataFrame) -> np.ndarray:
