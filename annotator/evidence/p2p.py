@@ -43,6 +43,8 @@ def _utp_state_chain(data: bytes) -> bool:
     connection id: the acknowledgements a uTP receiver sends."""
     if len(data) < 40 or data[0] != UTP_STATE << 4 | 1 or data[1] != 0:
         return False
+    if data[2:4] == b"\0\0" or data[4:8] == b"\0\0\0\0":  # connection id, timestamp
+        return False
     return data[20] == data[0] and data[21] == 0 and data[22:24] == data[2:4]
 
 
