@@ -519,19 +519,21 @@ def build_hostile_capture(folder) -> Path:
     return path
 
 
-@pytest.fixture
-def hostile_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture(scope="module")
+def hostile_capture(tmp_path_factory: pytest.TempPathFactory):
     """(result, file name, telnet password) of the crafted capture, annotated.
 
     The capture is read by its bare file name from inside its folder, so its
     name (which starts with ``=``) is what every report shows as-is.
     """
     pytest.importorskip("scapy", reason="scapy builds the crafted capture")
+    import contextlib
+
     import annotator
 
-    path = build_hostile_capture(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    result = annotator.annotate(path.name)
+    path = build_hostile_capture(tmp_path_factory.mktemp("hostile"))
+    with contextlib.chdir(path.parent):
+        result = annotator.annotate(path.name)
     return SimpleNamespace(
         result=result,
         path=path,
@@ -667,3 +669,38 @@ def assert_self_contained(html: str) -> None:
 def page_check() -> SimpleNamespace:
     """The HTML parser and the self-containment check, for the report tests."""
     return SimpleNamespace(Page=Page, assert_self_contained=assert_self_contained)
+
+
+# --- the real pipeline on the project's own sample ------------------------------
+
+
+@pytest.fixture(scope="session")
+def _mixed_result() -> AnnotateResult:
+    import annotator
+
+    capture = Path(__file__).resolve().parents[2] / "samples" / "mixed.pcap"
+    if not capture.exists():
+        pytest.skip("samples/mixed.pcap not generated (run samples/make_samples.py)")
+    return annotator.annotate(capture)
+
+
+@pytest.fixture
+def mixed(_mixed_result: AnnotateResult) -> AnnotateResult:
+    """``annotator.annotate("samples/mixed.pcap")``, with frames a test may change."""
+    from dataclasses import replace
+
+    return replace(
+        _mixed_result,
+        flows=_mixed_result.flows.copy(),
+        findings=_mixed_result.findings.copy(),
+        other=_mixed_result.other.copy(),
+        accounting=dict(_mixed_result.accounting),
+        captures=list(_mixed_result.captures),
+        partial=list(_mixed_result.partial),
+    )
+
+
+@pytest.fixture(params=["mixed", "crafted"])
+def any_result(request: pytest.FixtureRequest) -> AnnotateResult:
+    """The real sample's result, then the hand-built hostile one."""
+    return request.getfixturevalue(request.param)

@@ -20,9 +20,9 @@ def test_bytes_by_service_bars_and_rest(crafted) -> None:
     assert sum(widths) == crafted.flows["bytes"].sum()
 
 
-def test_flows_by_class_counts_every_flow(crafted) -> None:
-    ax = plot.flows_by_class(crafted)
-    assert sum(bar.get_width() for bar in ax.patches) == len(crafted.flows)
+def test_flows_by_class_counts_every_flow(any_result) -> None:
+    ax = plot.flows_by_class(any_result)
+    assert sum(bar.get_width() for bar in ax.patches) == len(any_result.flows)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "consistent",
         "contradicts",
@@ -30,10 +30,10 @@ def test_flows_by_class_counts_every_flow(crafted) -> None:
     ]
 
 
-def test_flag_timeline_counts_flagged_flows(crafted) -> None:
-    ax = plot.flag_timeline(crafted)
+def test_flag_timeline_counts_flagged_flows(any_result) -> None:
+    ax = plot.flag_timeline(any_result)
     heights = sum(bar.get_height() for bar in ax.patches)
-    assert heights == crafted.flows["severity"].notna().sum()
+    assert heights == any_result.flows["severity"].notna().sum()
 
 
 def test_dollar_signs_stay_literal(crafted) -> None:
@@ -45,25 +45,25 @@ def test_dollar_signs_stay_literal(crafted) -> None:
     assert "$x^2$" in svg  # drawn as the characters, not as mathematics
 
 
-def test_draws_on_a_given_axes(crafted) -> None:
+def test_draws_on_a_given_axes(any_result) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure()
     axes = fig.subplots(1, 3)
-    assert plot.bytes_by_service(crafted, ax=axes[0]) is axes[0]
-    assert plot.flows_by_class(crafted, ax=axes[1]) is axes[1]
-    assert plot.flag_timeline(crafted, ax=axes[2]) is axes[2]
+    assert plot.bytes_by_service(any_result, ax=axes[0]) is axes[0]
+    assert plot.flows_by_class(any_result, ax=axes[1]) is axes[1]
+    assert plot.flag_timeline(any_result, ax=axes[2]) is axes[2]
 
 
-def test_svg_is_inline_ready(crafted) -> None:
-    svg = plot.to_svg(plot.flows_by_class(crafted))
+def test_svg_is_inline_ready(any_result) -> None:
+    svg = plot.to_svg(plot.flows_by_class(any_result))
     assert svg.startswith("<svg") and "<?xml" not in svg and "<metadata" not in svg
 
 
-def test_empty_result_still_draws(crafted) -> None:
-    crafted.flows = crafted.flows.iloc[0:0]
+def test_empty_result_still_draws(any_result) -> None:
+    any_result.flows = any_result.flows.iloc[0:0]
     for chart in (plot.bytes_by_service, plot.flows_by_class, plot.flag_timeline):
-        assert chart(crafted) is not None
+        assert chart(any_result) is not None
 
 
 def test_matplotlib_is_not_imported_by_annotator_or_the_report_stage() -> None:

@@ -33,11 +33,11 @@ def test_csv_neutralises_formulas_and_keeps_every_flow(crafted, hostile) -> None
     assert rows[3]["cleartext_credentials"] == "true"
 
 
-def test_parquet_round_trip_keeps_dtypes_and_values(crafted, tmp_path: Path) -> None:
+def test_parquet_round_trip_keeps_dtypes_and_values(any_result, tmp_path: Path) -> None:
     target = tmp_path / "flows.parquet"
-    write_report(crafted, target)
+    write_report(any_result, target)
     back = pd.read_parquet(target)
-    flows = crafted.flows
+    flows = any_result.flows
     assert list(back.columns) == list(flows.columns)
     assert back.dtypes.to_dict() == flows.dtypes.to_dict()
     assert back["severity"].cat.ordered and list(back["severity"].cat.categories) == list(
@@ -92,6 +92,26 @@ def _terminal_text(result, **console_options) -> str:
     console = Console(file=io.StringIO(), width=140, **console_options)
     render_terminal(result, console)
     return console.file.getvalue()
+
+
+def test_terminal_summary_of_the_sample(mixed) -> None:
+    text = _terminal_text(mixed, force_terminal=False)
+    for needle in (
+        "samples/mixed.pcap",
+        "Packets    173",
+        "2026-03-10 09:15:00 UTC",
+        "A registered port is not a verdict",
+        "HIGH (1)",
+        "443/tcp is registered to https, but the traffic speaks SSH",
+        "MEDIUM (3)",
+        "cleartext-authentication",
+        "Services seen",
+        "Other traffic",
+        "ICMP",
+        "Accounting",
+    ):
+        assert needle in text, needle
+    assert "Partial read" not in text
 
 
 def test_terminal_summary_sections(crafted) -> None:
@@ -157,3 +177,21 @@ def test_a_note_that_is_not_ianas_is_not_quoted_as_ianas(crafted, tmp_path: Path
     document = to_json_document(crafted)
     assert document["iana_note"] is None
     assert document["registry"]["note"].startswith("Built from")
+
+
+def test_sample_csv_has_every_flow_in_order(mixed) -> None:
+    out = io.StringIO()
+    write_csv(mixed, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["community_id"] for r in rows] == mixed.flows["community_id"].astype(str).tolist()
+    assert [int(r["bytes"]) for r in rows] == mixed.flows["bytes"].tolist()
+    assert list(rows[0]) == list(mixed.flows.columns)
+
+
+def test_sample_markdown_sections(mixed) -> None:
+    text = render_markdown(mixed)
+    assert "| `protocol-mismatch` | 443/tcp is registered to https, but the traffic speaks SSH" in (
+        text
+    )
+    flows_section = text.split("## Flows", 1)[1].split("## Other traffic", 1)[0]
+    assert flows_section.count("\n| ") == 2 + len(mixed.flows)

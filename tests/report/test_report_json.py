@@ -152,8 +152,8 @@ def test_json_is_machine_exact_even_with_defang(crafted, tmp_path: Path) -> None
     assert document["flows"][0]["server_name"] == "<script>alert(1)</script>"
 
 
-def test_to_json_document_is_plain_json(crafted) -> None:
-    document = to_json_document(crafted)
+def test_to_json_document_is_plain_json(any_result) -> None:
+    document = to_json_document(any_result)
     text = json.dumps(document, allow_nan=False)  # no numpy scalars, no NaN
     assert json.loads(text)["tool"] == "annotator"
 
@@ -178,3 +178,25 @@ def test_empty_result_writes_valid_json(crafted, fmt: str) -> None:
         assert json.loads(out.getvalue())["flows"] == []
     else:
         assert out.getvalue() == ""
+
+
+def test_sample_json_and_jsonl_match_the_docs(mixed) -> None:
+    out = io.StringIO()
+    write_json(mixed, out)
+    document = json.loads(out.getvalue())
+    check_document(document)
+    assert len(document["flows"]) == len(mixed.flows) == document["accounting"]["flows"]
+    lines = io.StringIO()
+    write_jsonl(mixed, lines)
+    records = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert records == document["flows"]
+    check_records(records, "flow-fields")
+    by_port = {(r["server_port"], r["transport"]): r for r in records}
+    ssh_on_443 = [r for r in records if r["observed_protocol"] == "ssh"]
+    assert ssh_on_443 and ssh_on_443[0]["evidence"] == "contradicts"
+    assert ssh_on_443[0]["flags"] == ["protocol-mismatch"] and ssh_on_443[0]["severity"] == "high"
+    assert by_port[(23, "tcp")]["cleartext_credentials"] is True
+    acc = document["accounting"]
+    assert acc["packets_total"] == (
+        acc["packets_in_flows"] + acc["packets_other"] + acc["packets_undecodable"]
+    )

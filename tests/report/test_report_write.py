@@ -41,10 +41,10 @@ def test_explicit_format_wins_and_unknown_is_a_usage_error() -> None:
     assert choose_format("-") == "text"
 
 
-def test_every_format_writes_a_file(crafted, tmp_path: Path) -> None:
+def test_every_format_writes_a_file(mixed, tmp_path: Path) -> None:
     for ext in ("html", "md", "json", "jsonl", "csv", "parquet", "txt"):
         target = tmp_path / f"report.{ext}"
-        write_report(crafted, target)
+        write_report(mixed, target)
         assert target.stat().st_size > 100, ext
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
@@ -95,18 +95,18 @@ def test_dev_null_is_written_in_place(crafted) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
-def test_fifo_is_written_not_replaced(crafted, tmp_path: Path, fmt: str) -> None:
+def test_fifo_is_written_not_replaced(mixed, tmp_path: Path, fmt: str) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    write_report(crafted, fifo, fmt=fmt)
+    write_report(mixed, fifo, fmt=fmt)
     reader.join(timeout=30)
     assert fifo.is_fifo()
     data = received[0]
     if fmt == "jsonl":
-        assert len(data.decode().splitlines()) == len(crafted.flows)
+        assert len(data.decode().splitlines()) == len(mixed.flows)
     else:
         assert data[:4] == b"PAR1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
