@@ -186,11 +186,16 @@ def run_annotate(args: argparse.Namespace) -> int:
 
 
 def _report_format(fmt: str | None, destination: str) -> str | None:
-    """An explicit --format applies only where the extension does not decide."""
+    """An explicit --format applies only where the file extension does not decide."""
+    from annotator.report import choose_format
+
     if fmt in (None, "terminal"):
         return None
-    known = (".html", ".htm", ".md", ".markdown", ".json", ".jsonl", ".csv", ".parquet")
-    return None if destination.lower().endswith(known) else fmt
+    try:
+        choose_format(destination)
+    except AnnotatorError:
+        return fmt
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,249 @@
+"""The ``annotate`` command as a user runs it: exit codes, errors, formats, stdin.
+
+Most tests call :func:`annotator.cli.main` in-process (fast); a few run the
+installed console script to prove there is no traceback and that stdin works.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from annotator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MIXED = ROOT / "samples" / "mixed.pcap"
+TRUNCATED = ROOT / "samples" / "truncated.pcap"
+ANNOTATE = shutil.which("annotate", path=str(Path(sys.executable).parent)) or "annotate"
+
+_spec = importlib.util.spec_from_file_location(
+    "craft_for_cli", ROOT / "tests" / "capture" / "craft.py"
+)
+craft = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(craft)
+
+
+def ssh_on_443(path: Path) -> Path:
+    """A capture whose only flow speaks SSH on 443/tcp (a high finding)."""
+
+    def seg(src: str, dst: str, sp: int, dp: int, flags: int, data: bytes = b"") -> bytes:
+        return craft.ethernet(craft.ipv4(src, dst, 6, craft.tcp(sp, dp, flags, data)))
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    return craft.write_pcap(
+        path,
+        [
+            seg(a, b, 40000, 443, craft.SYN),
+            seg(b, a, 443, 40000, craft.SYN | craft.ACK),
+            seg(b, a, 443, 40000, craft.PSH | craft.ACK, b"SSH-2.0-OpenSSH_9.6\r\n"),
+            seg(a, b, 40000, 443, craft.PSH | craft.ACK, b"SSH-2.0-PuTTY_0.80\r\n"),
+            seg(a, b, 40000, 443, craft.ACK),
+        ],
+    )
+
+
+def test_default_run_prints_the_triage_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(MIXED)]) == 0
+    out = capsys.readouterr().out
+    assert "samples/mixed.pcap" in out or "mixed.pcap" in out
+    assert "not a verdict on the traffic" in out
+    assert "protocol-mismatch" in out
+    assert "bundled snapshot" in out
+
+
+def test_fail_on_gives_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capture = ssh_on_443(tmp_path / "ssh.pcap")
+    assert main([str(capture), "--fail-on", "high"]) == 1
+    assert main([str(capture), "--fail-on", "never"]) == 0
+
+
+def test_fail_on_threshold_is_inclusive_and_ordered(tmp_path: Path) -> None:
+    capture = ssh_on_443(tmp_path / "ssh.pcap")
+    for level in ("high", "medium", "low", "info"):  # a high finding reaches every level
+        assert main([str(capture), "--fail-on", level, "--format", "json", "-o", os.devnull]) == 1
+
+
+def test_unreadable_input_gives_exit_2_and_one_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("this is not a capture\n")
+    run = subprocess.run([ANNOTATE, str(bogus)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bogus) in lines[0]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 3, os.urandom(64)])
+def test_empty_or_garbage_input_is_exit_2(
+    tmp_path: Path, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "bad.pcap"
+    bogus.write_bytes(content)
+    assert main([str(bogus)]) == 2
+    err = capsys.readouterr().err
+    assert str(bogus) in err and err.count("\n") == 1
+
+
+def test_missing_file_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["/nonexistent/capture.pcap"]) == 2
+    assert "/nonexistent/capture.pcap" in capsys.readouterr().err
+
+
+def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-option", str(MIXED)]) == 2
+    assert main([str(MIXED), "--fail-on", "sometimes"]) == 2
+    assert main([]) == 2
+
+
+def test_partial_capture_gives_exit_3_with_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "t.json"
+    assert main([str(TRUNCATED), "-o", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "partial capture" in err
+    document = json.loads(out.read_text())
+    assert document["flows"], "results for what was readable"
+    acc = document["accounting"]
+    assert acc["packets_total"] == (
+        acc["packets_in_flows"] + acc["packets_other"] + acc["packets_undecodable"]
+    )
+
+
+def test_exit_1_wins_over_3(tmp_path: Path) -> None:
+    whole = ssh_on_443(tmp_path / "ssh.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[:-10])  # the last record is cut short
+    quiet = ["--format", "json", "-o", os.devnull]
+    assert main([str(cut), *quiet]) == 3
+    assert main([str(cut), "--fail-on", "high", *quiet]) == 1
+
+
+def test_exit_2_wins_over_1(tmp_path: Path) -> None:
+    capture = ssh_on_443(tmp_path / "ssh.pcap")
+    bogus = tmp_path / "bogus.pcap"
+    bogus.write_bytes(b"nonsense")
+    assert main([str(capture), str(bogus), "--fail-on", "high"]) == 2
+
+
+def test_reports_by_extension(tmp_path: Path) -> None:
+    outputs = [tmp_path / f"r.{ext}" for ext in ("html", "md", "json", "jsonl", "csv", "parquet")]
+    args = [str(MIXED)]
+    for path in outputs:
+        args += ["-o", str(path)]
+    assert main(args) == 0
+    for path in outputs:
+        assert path.stat().st_size > 0, path
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert len(lines) == len(json.loads((tmp_path / "r.json").read_text())["flows"])
+
+
+def test_jsonl_to_stdout_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(MIXED), "--format", "jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    required = {
+        "transport",
+        "client_ip",
+        "client_port",
+        "server_ip",
+        "server_port",
+        "vlan_id",
+        "first_seen",
+        "last_seen",
+        "duration_s",
+        "packets",
+        "bytes",
+        "packets_c2s",
+        "packets_s2c",
+        "bytes_c2s",
+        "bytes_s2c",
+        "tcp_flags",
+        "direction_basis",
+        "port_class",
+        "service",
+        "services",
+        "description",
+        "registry_status",
+        "registry_notes",
+        "unauthorized_use",
+        "observed_protocol",
+        "server_name",
+        "evidence",
+        "label_basis",
+        "flags",
+        "severity",
+        "community_id",
+        "first_frame",
+        "wireshark_filter",
+        "capture",
+    }
+    assert records and all(required <= set(r) for r in records)
+    assert all(r["first_seen"].endswith("Z") for r in records)
+
+
+def test_stdin_is_read_with_dash() -> None:
+    data = MIXED.read_bytes()
+    run = subprocess.run([ANNOTATE, "-", "--format", "json"], input=data, capture_output=True)
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert document["accounting"]["packets_total"] > 0
+
+
+def test_compressed_and_pcapng_samples_give_the_same_flows() -> None:
+    import annotator
+
+    base = annotator.annotate(MIXED).flows
+    for variant in ("mixed.pcapng", "mixed.pcap.gz"):
+        other = annotator.annotate(ROOT / "samples" / variant).flows
+        cols = [
+            "transport",
+            "client_ip",
+            "client_port",
+            "server_ip",
+            "server_port",
+            "packets",
+            "bytes",
+            "service",
+            "observed_protocol",
+            "severity",
+        ]
+        assert other[cols].astype(str).equals(base[cols].astype(str)), variant
+
+
+def test_registry_option_and_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = tmp_path / "reg.csv"
+    csv.write_text(
+        "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,"
+        "Registration Date,Modification Date,Reference,Service Code,"
+        "Unauthorized Use Reported,Assignment Notes\n"
+        "sshalt,443,tcp,Pretend SSH,,,,,,,,\n"
+    )
+    assert main(["registry", "lookup", "443/tcp", "--registry", str(csv)]) == 0
+    assert "sshalt" in capsys.readouterr().out
+    capture = ssh_on_443(tmp_path / "ssh.pcap")
+    assert main([str(capture), "--registry", str(csv), "--format", "jsonl"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["service"] == "sshalt"
+
+
+def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit codes" in out
+    assert main(["--version"]) == 0
+    assert "annotate 0.1.0" in capsys.readouterr().out
+
+
+def test_output_never_overwrites_the_input(tmp_path: Path) -> None:
+    capture = ssh_on_443(tmp_path / "ssh.pcap")
+    before = capture.read_bytes()
+    assert main([str(capture), "-o", str(capture), "--format", "json"]) == 2
+    assert capture.read_bytes() == before
