@@ -378,3 +378,27 @@ def test_binary_file_object_source(engine):
     data = w.pcap_bytes([Record(T0, d) for d in frames(4)])
     rows, reader = read(io.BytesIO(data), engine)
     assert [r[0] for r in rows] == [1, 2, 3, 4] and reader.partial is None
+
+
+def test_auto_engine_switches_to_the_kernel_mid_read_without_a_seam(tmp_path, monkeypatch):
+    from annotator.capture.formats import reader as reader_module
+
+    recs = [Record(T0 + i, d) for i, d in enumerate(frames(300, 50))]
+    path = write(tmp_path, w.pcap_bytes(recs))
+    want, _ = read(path, "python", chunk_records=7)
+    monkeypatch.setattr(reader_module, "NUMBA_MIN_RECORDS", 40)
+    with open_capture(path, engine="auto") as r:
+        got = [int(f) for b in r.batches(7) for f in b.frame]
+        assert r._kernels is not None and r._kernels.__name__.endswith(".walk")
+    assert got == [row[0] for row in want] == list(range(1, 301))
+
+
+def test_project_samples_read_alike_with_both_engines(samples):
+    paths = sorted(p for p in samples.glob("*.pcap*") if p.is_file())
+    if not paths:
+        pytest.skip("no samples")
+    for path in paths:
+        a, ra = read(path, "python")
+        b, rb = read(path, "numba")
+        assert a == b and ra.partial == rb.partial, path.name
+        assert ra.info.packets == len(a) > 0, path.name

@@ -15,11 +15,17 @@ when the file ends mid-record or a header lies, reading stops with
 :attr:`CaptureReader.partial` naming the byte offset (in the decompressed
 stream) and the reason; the records before it are all delivered.
 
-Engine choice: numba costs a fraction of a second to load, which a small
-capture does not repay, so ``engine="auto"`` walks with plain Python until the
-capture proves larger than :data:`NUMBA_THRESHOLD` (4 MiB), and stays with
-Python when numba is not installed.  ``"numba"`` and ``"python"`` force one
-(the tests use them to check that both give the same arrays).
+Engine choice: the Python walk costs about 0.7 µs a record, the compiled one
+a few tens of nanoseconds, but numba costs 0.5-1 s to start in each process
+(importing it and initialising LLVM, even with the compiled code cached on
+disk), which only pays off after several hundred thousand records.  So
+``engine="auto"`` takes the kernel from the start for a stored file of at
+least :data:`NUMBA_MIN_BYTES` (128 MiB), and otherwise walks with plain Python
+until :data:`NUMBA_MIN_RECORDS` records or :data:`NUMBA_MIN_BYTES` of stream
+have gone by (standard input and compressed files have no size up front),
+then switches; it stays with Python when numba is not installed.  ``"numba"``
+and ``"python"`` force one (the tests use them to check that both give the
+same arrays).  Figures: ``benchmarks/bench_read.py``.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ from annotator.result import CaptureInfo, Partial
 
 DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
 DEFAULT_CHUNK_RECORDS = 65536
-NUMBA_THRESHOLD = 4 * 1024 * 1024
+NUMBA_MIN_BYTES = 128 * 1024 * 1024
+NUMBA_MIN_RECORDS = 500_000
 READ_PIECE = 4 * 1024 * 1024  # decompressed bytes asked for per read call
 ENGINES = ("auto", "numba", "python")
 
@@ -183,8 +190,13 @@ class CaptureReader:
                 raise UsageError("engine 'numba' asked for, but numba is not installed")
             self._kernels = walk
             return walk
-        size = self._stream.size or 0
-        if max(size, self._base + self._end) > NUMBA_THRESHOLD:
+        stored = self._stream.size if self._stream.compression is None else None
+        seen = self._base + self._end
+        if (
+            (stored or 0) >= NUMBA_MIN_BYTES
+            or seen >= NUMBA_MIN_BYTES
+            or (self._frames >= NUMBA_MIN_RECORDS)
+        ):
             self._kernels = _load_kernels() or pywalk
             return self._kernels
         return pywalk  # small so far: decide again on the next buffer
