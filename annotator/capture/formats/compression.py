@@ -236,11 +236,6 @@ class ByteStream:
             dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
             self._inner = dctx.stream_reader(self.raw, read_across_frames=True, closefd=False)
 
-    @property
-    def is_empty(self) -> bool:
-        """True when the stored file has no bytes at all."""
-        return self.raw.count == 0 and not self.raw._prefix
-
     def readinto(self, view: memoryview) -> int:
         """Fill ``view`` with up to ``len(view)`` decompressed bytes; 0 means the end."""
         try:
