@@ -412,3 +412,10 @@ def test_project_samples_read_alike_with_both_engines(samples):
         b, rb = read(path, "numba")
         assert a == b and ra.partial == rb.partial, path.name
         assert ra.info.packets == len(a) > 0, path.name
+
+
+def test_pcapng_second_section_header_cut_short(tmp_path, engine):
+    good = w.shb() + w.idb(1) + w.epb(0, 1, b"g" * 60)
+    rows, reader = read(write(tmp_path, good + w.shb()[:10], "h.pcapng"), engine)
+    assert len(rows) == 1
+    assert reader.partial.reason == "truncated block header (10 of 12 bytes)"

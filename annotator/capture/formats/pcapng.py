@@ -247,7 +247,7 @@ class PcapngWalker:
     def stop_reason(self, status: int, detail: int, left: int, at_eof: bool) -> str:
         """The partial-read reason for a walk that cannot continue."""
         if status == ST_END:
-            return f"truncated block header ({left} of 8 bytes)"
+            return f"truncated block header ({left} of {detail} bytes)"
         if status == ST_NEED:
             return f"block length lies ({detail} runs past the end of the file, {left} bytes left)"
         if status == ST_BAD_LENGTH:
