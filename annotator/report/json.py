@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from annotator.report._view import iana_caveat, registry_facts, tool_version
 from annotator.triage.flags import CAVEAT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.result import AnnotateResult
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -76,7 +79,7 @@ def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, row, strict=True))
 
 
-def flow_records(result: Any) -> Iterator[dict[str, Any]]:
+def flow_records(result: AnnotateResult) -> Iterator[dict[str, Any]]:
     """One JSON object per flow: the JSONL records (fields in docs/output.md)."""
     return frame_records(result.flows)
 
@@ -158,14 +161,14 @@ def _header(result: Any) -> dict[str, Any]:
     }
 
 
-def to_json_document(result: Any) -> dict[str, Any]:
+def to_json_document(result: AnnotateResult) -> dict[str, Any]:
     """The whole result as one JSON-ready dict (the ``--format json`` document)."""
     document = _header(result)
     document["flows"] = list(flow_records(result))
     return document
 
 
-def write_json(result: Any, out: IO[str]) -> None:
+def write_json(result: AnnotateResult, out: IO[str]) -> None:
     """Write the JSON document, one flow per line so large documents stream."""
     out.write("{\n")
     for key, value in _header(result).items():
@@ -178,7 +181,7 @@ def write_json(result: Any, out: IO[str]) -> None:
     out.write("\n  ]\n}\n")
 
 
-def write_jsonl(result: Any, out: IO[str]) -> None:
+def write_jsonl(result: AnnotateResult, out: IO[str]) -> None:
     """Write one JSON object per flow, one per line."""
     for record in flow_records(result):
         out.write(dumps(record) + "\n")

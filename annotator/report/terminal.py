@@ -12,7 +12,7 @@ SNI can act on the analyst's terminal.
 from __future__ import annotations
 
 import io
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -22,6 +22,9 @@ from rich.text import Text
 
 from annotator.report._view import ReportView, build_view, human_bytes
 from annotator.report.safety import terminal_safe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.result import AnnotateResult
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "dark_orange", "low": "yellow", "info": "cyan"}
 
@@ -182,13 +185,15 @@ def summary(view: ReportView) -> Group:
     return Group(*parts)
 
 
-def render_terminal(result: Any, console: Console | None = None, *, defang: bool = False) -> None:
+def render_terminal(
+    result: AnnotateResult, console: Console | None = None, *, defang: bool = False
+) -> None:
     """Print the triage summary of ``result`` to ``console`` (default: stdout)."""
     console = console or Console()
     console.print(summary(build_view(result, defang=defang, max_flows=0)))
 
 
-def write_text(result: Any, out: IO[str], *, defang: bool = False) -> None:
+def write_text(result: AnnotateResult, out: IO[str], *, defang: bool = False) -> None:
     """The same summary as plain text (no colour), for ``--format text``."""
     buffer = io.StringIO()
     console = Console(file=buffer, no_color=True, force_terminal=False, width=120)

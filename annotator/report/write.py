@@ -23,9 +23,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from annotator.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.result import AnnotateResult
 
 FORMATS = ("html", "markdown", "json", "jsonl", "csv", "parquet", "text")
 
@@ -153,7 +156,7 @@ def _write_atomically(
 
 
 def write_report(
-    result: Any,
+    result: AnnotateResult,
     destination: str | Path,
     *,
     fmt: str | None = None,
