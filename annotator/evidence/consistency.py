@@ -69,6 +69,22 @@ _TLS_NAMES = (
     "cops-tls",
     "sdo-tls",
     "seclayer-tls",
+    # "-s" names whose registry description says TLS or "secure":
+    "ads-s",
+    "docker-s",
+    "ethernet-ip-s",
+    "linktest-s",
+    "mbap-s",
+    "ms-s-sideshow",
+    "oma-ilp-s",
+    "oma-mlp-s",
+    "oma-rlp-s",
+    "radware-rpm-s",
+    "rt-event-s",
+    "simple-push-s",
+    "sitewatch-s",
+    "wsdapi-s",
+    "z-wave-s",
 )
 _HTTP_NAMES = (
     "http",
@@ -93,7 +109,6 @@ _HTTP_NAMES = (
     "http-wmap",
     "oob-ws-http",
     "wap-push-http",
-    "ssdp",
 )
 
 #: Observed protocol id -> the IANA service names it is consistent with.
@@ -181,7 +196,7 @@ CONSISTENT_SERVICES: dict[str, frozenset[str]] = {
 
 #: Name families accepted besides the listed names (matched against the whole name).
 NAME_PATTERNS: dict[str, re.Pattern[str]] = {
-    "tls": re.compile(r".*(https|ssl|[^d]tls|-s)(-.*)?"),
+    "tls": re.compile(r".*(https|ssl|[^d]tls)(-.*)?"),
     "dtls": re.compile(r".*dtls.*"),
     "http": re.compile(r".*-http"),
     "http2": re.compile(r".*-http"),

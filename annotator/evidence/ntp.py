@@ -16,23 +16,44 @@ MODES = {
 }
 
 
+def _control_request(data: bytes) -> bool:
+    """An ntpq control request (mode 6): no leap bits, version 2-4, the R, E and
+    M bits clear, a defined opcode, zero status, offset 0, at most 468 bytes."""
+    return (
+        len(data) >= 12
+        and data[0] & 0xC7 == 6
+        and 2 <= (data[0] >> 3) & 7 <= 4
+        and 1 <= data[1] <= 7
+        and data[4:6] == b"\0\0"
+        and data[8:10] == b"\0\0"
+        and int.from_bytes(data[10:12], "big") <= 468
+    )
+
+
+def _private_request(data: bytes) -> bool:
+    """An ntpdc private request (mode 7, as in "monlist"): response and more bits
+    clear, version 2-4, no sequence, implementation 0, 2 or 3, a small request
+    code, and the error and must-be-zero nibbles zero."""
+    return (
+        len(data) >= 8
+        and data[0] & 0xC7 == 7
+        and 2 <= (data[0] >> 3) & 7 <= 4
+        and data[1] == 0
+        and data[2] in (0, 2, 3)
+        and data[3] < 50
+        and data[4] & 0xF0 == 0
+        and data[6] & 0xF0 == 0
+    )
+
+
 def _header(data: bytes) -> tuple[int, int] | None:
-    """(version, mode) of a plausible NTP message at the start of ``data``."""
+    """(version, mode) of a plausible NTP time message (modes 1-5) at the start
+    of ``data``."""
     if len(data) < 12:
         return None
     version, mode = (data[0] >> 3) & 7, data[0] & 7
-    if not 2 <= version <= 4 or mode == 0:  # NTPv1 (1988) is long gone
+    if not 2 <= version <= 4 or not 1 <= mode <= 5:  # NTPv1 (1988) is long gone
         return None
-    if mode >= 6:
-        # Control (ntpq) and private (ntpdc) messages carry no leap indicator.
-        # Control: a defined opcode (1-7) and at most 468 data bytes.  Private:
-        # implementation 2 or 3 (the ntpd daemons) and a small request code.
-        if data[0] & 0xC0:
-            return None
-        if mode == 6:
-            count = int.from_bytes(data[10:12], "big")
-            return (version, mode) if 1 <= data[1] & 0x1F <= 7 and count <= 468 else None
-        return (version, mode) if data[2] in (2, 3) and data[3] < 50 else None
     if len(data) < 48:
         return None
     stratum, poll, precision = data[1], data[2], data[3] - 256 if data[3] > 127 else data[3]
@@ -53,7 +74,15 @@ def _header(data: bytes) -> tuple[int, int] | None:
 
 
 def check_ntp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    """NTP over UDP: header sanity on either side, with both sides agreeing when both spoke."""
+    """NTP over UDP: a time message on either side (both agreeing when both
+    spoke), or a control/private request from the client."""
+    for data, check, mode in ((c2s, _control_request, 6), (c2s, _private_request, 7)):
+        if check(data):
+            version = (data[0] >> 3) & 7
+            detail = f"NTPv{version} {MODES[mode]} request"
+            if mode == 7:
+                detail += f" (request code {data[3]})"
+            return Evidence("ntp", None, detail, {"version": version, "mode": MODES[mode]})
     client = _header(c2s)
     server = _header(s2c)
     if client is None and server is None:

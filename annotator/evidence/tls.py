@@ -242,7 +242,9 @@ def check_dtls(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
             if len(data) > 13 and data[13] == HELLO_VERIFY_REQUEST:
                 return _describe("HelloVerifyRequest", {}, DTLS_VERSIONS)
     for data in (c2s, s2c):
-        if _dtls_record_ok(data):
+        # Records past the handshake: a small epoch and a sequence number far
+        # below 2**48, then the next record or the end of what was captured.
+        if _dtls_record_ok(data) and data[3] == 0 and data[5:7] == b"\0\0":
             length = int.from_bytes(data[11:13], "big")
             nxt = 13 + length
             if nxt >= len(data) or _dtls_record_ok(data, nxt):

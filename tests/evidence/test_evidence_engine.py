@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 
 import numpy as np
 import pandas as pd
@@ -139,3 +140,19 @@ def test_no_fingerprint_raises_on_plausible_prefixes(prefix: bytes, tail: bytes)
         for fp in FINGERPRINTS:
             fp.check(prefix + tail, tail, ctx)
             fp.check(tail, prefix + tail, ctx)
+
+
+def test_random_payloads_are_not_named() -> None:
+    """Precision first: seeded random bytes of many sizes name nothing."""
+    rng = random.Random(20261126)
+    named = []
+    for i in range(3000):
+        c2s = rng.randbytes(rng.choice([12, 48, 64, 148, 300, 1300, 2048]))
+        s2c = rng.randbytes(rng.choice([0, 40, 256]))
+        transport = "udp" if i % 2 else "tcp"
+        ev = identify(
+            c2s, s2c, transport=transport, client_port=50000, server_port=rng.randrange(1, 65536)
+        )
+        if ev.protocol is not None:
+            named.append(ev.detail)
+    assert named == []

@@ -256,3 +256,12 @@ def test_ldap_simple_bind_is_credentials() -> None:
 def test_tftp_read_request() -> None:
     ev = udp(raw(TFTP() / TFTP_RRQ(filename=b"pxelinux.0", mode=b"octet")), port=69)
     assert ev.protocol == "tftp" and ev.fields["mode"] == "octet"
+
+
+def test_ntp_mode_7_monlist_request_and_mode_6_control() -> None:
+    monlist = b"\x17\x00\x03\x2a" + bytes(44)
+    ev = udp(monlist, port=123)
+    assert ev.protocol == "ntp" and ev.fields["mode"] == "private" and "42" in ev.detail
+    readvar = b"\x16\x02\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00"
+    assert udp(readvar, port=123).fields["mode"] == "control"
+    assert udp(b"\x16\x02\x00\x01\x12\x34\x00\x00\x00\x10\x00\x00", port=123).protocol is None
