@@ -221,3 +221,29 @@ def test_ipv6_other_protocols():
     assert [label(batch, i) for i in range(3)] == ["ICMPv6", "IPv6 no next header", "GRE"]
     assert batch["kind"].tolist() == [KIND_OTHER] * 3
     assert batch["ip_version"].tolist() == [6] * 3
+
+
+def test_results_do_not_depend_on_batching():
+    """One large batch (several internal slices) equals many small batches."""
+    import numpy as np
+
+    frames = []
+    for i in range(9000):
+        body = udp(1000 + i % 50, 53, bytes(40))
+        if i % 3 == 0:
+            frames.append(ethernet(ipv4(A, B, 6, tcp(2000 + i % 7, 443, SYN if i % 5 else ACK))))
+        elif i % 3 == 1:
+            frames.append(v6(ipv6_options(17, body), 60))
+        else:
+            frames.append(ethernet(ipv4(A, B, 17, body[:24], ident=i, more_fragments=True)))
+            frames.append(ethernet(ipv4(A, B, 17, body[24:], ident=i, fragment_offset=24)))
+    big = Decoder().decode(record_batch(frames, 1))
+    small_decoder = Decoder()
+    parts = [
+        small_decoder.decode(record_batch(frames[s : s + 7], 1, first_frame=s + 1))
+        for s in range(0, len(frames), 7)
+    ]
+    assert (big["kind"] == KIND_FLOW).all()
+    for name in ("frame", "kind", "proto", "sport", "dport", "src_lo", "dst_hi", "payload_len"):
+        joined = np.concatenate([p[name] for p in parts])
+        assert np.array_equal(big[name], joined), name

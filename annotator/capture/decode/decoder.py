@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE, PacketBatch, RecordBatch
+from .ethertypes import ETH_P_IPV4
 from .fragments import DEFAULT_CAPACITY, FragmentTable
-from .ipprotos import ip_protocol_name
+from .ipprotos import IPV6_EXTENSION_HEADERS, ip_protocol_name
 from .ipv4 import FRAG_FIRST, FRAG_LATER, decode_ipv4
 from .ipv6 import decode_ipv6, walk_extensions
 from .labels import Vocabulary
@@ -33,7 +34,14 @@ from .packets import PENDING, Packets, u8
 from .tags import walk_tags
 from .transport import decode_transport
 
+#: Packets decoded together in one pass of the stages (see :meth:`Decoder.decode`).
+SLICE = 8192
 TRANSPORTS = np.array([6, 17, 33, 132], dtype=np.int64)
+#: Lookup tables over the 256 IP protocol numbers (a gather beats ``np.isin``).
+IS_TRANSPORT = np.zeros(256, dtype=bool)
+IS_TRANSPORT[TRANSPORTS] = True
+FRAGMENT_KEY_PROTOS = IS_TRANSPORT.copy()  # a later fragment of these may belong to a flow
+FRAGMENT_KEY_PROTOS[list(IPV6_EXTENSION_HEADERS)] = True
 
 
 class Decoder:
@@ -56,19 +64,14 @@ class Decoder:
     def decode(self, batch: RecordBatch) -> PacketBatch:
         """Decode every record of ``batch``; each packet gets a kind and, if not a flow, a label."""
         pk = Packets(batch, self._vocab)
+        firsts, laters = [], []
+        # Slices keep the temporaries small (cache-resident, no page faults).
+        for start in range(0, pk.n, SLICE):
+            first, later = _decode_slice(pk, np.arange(start, min(pk.n, start + SLICE)))
+            firsts.append(first)
+            laters.append(later)
         if pk.n:
-            idx = walk_tags(pk, decode_links(pk))
-            v4, v6 = _dispatch(pk, idx)
-            ip = np.concatenate([decode_ipv4(pk, v4), decode_ipv6(pk, v6)])
-            ip = walk_extensions(pk, ip)
-            pk.cols["proto"][ip] = pk.nh[ip]
-            later = pk.frag[ip] == FRAG_LATER
-            whole, later = ip[~later], ip[later]
-            transport = np.isin(pk.nh[whole], TRANSPORTS)
-            decode_transport(pk, whole[transport])
-            other = whole[~transport]
-            pk.finish_by(other, KIND_OTHER, pk.nh[other], ip_protocol_name)
-            self._fragments_stage(pk, ip[pk.frag[ip] == FRAG_FIRST], later)
+            self._fragments_stage(pk, np.concatenate(firsts), np.concatenate(laters))
             stray = np.flatnonzero(pk.cols["kind"] == PENDING)
             pk.finish(stray, KIND_UNDECODABLE, "not decoded")
         return PacketBatch(columns=pk.cols, data=batch.data, labels=list(self._vocab.names))
@@ -93,10 +96,27 @@ class Decoder:
         cols["payload_off"][hit] = pk.base[hit] + pk.pos[hit]
         cols["payload_len"][hit] = 0
         miss = later[~found]
-        unseen = np.isin(pk.frag_nh[miss], TRANSPORTS) | np.isin(pk.frag_nh[miss], (0, 43, 51, 60))
+        unseen = FRAGMENT_KEY_PROTOS[pk.frag_nh[miss]]
         pk.finish_by(miss[unseen], KIND_OTHER, cols["ip_version"][miss[unseen]], _unseen_name)
         rest = miss[~unseen]
         pk.finish_by(rest, KIND_OTHER, pk.frag_nh[rest], ip_protocol_name)
+
+
+def _decode_slice(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stages 1 to 4 for packets ``idx``; returns their first and later IP fragments."""
+    idx = walk_tags(pk, decode_links(pk, idx))
+    v4, v6 = _dispatch(pk, idx)
+    ip = np.concatenate([decode_ipv4(pk, v4), decode_ipv6(pk, v6)])
+    ip = walk_extensions(pk, ip)
+    pk.cols["proto"][ip] = pk.nh[ip]
+    frag = pk.frag[ip]
+    later = frag == FRAG_LATER
+    whole = ip[~later]
+    transport = IS_TRANSPORT[pk.nh[whole]]
+    decode_transport(pk, whole[transport])
+    other = whole[~transport]
+    pk.finish_by(other, KIND_OTHER, pk.nh[other], ip_protocol_name)
+    return ip[frag == FRAG_FIRST], ip[later]
 
 
 def _unseen_name(version: int) -> str:
@@ -112,11 +132,11 @@ def _dispatch(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (e.g. a pseudowire).
     """
     net = pk.net[idx]
+    if (net == ETH_P_IPV4).all():  # the common case, without the set tests below
+        return idx, idx[:0]
     is_v4 = np.isin(net, IPV4_CODES)
     is_v6 = np.isin(net, IPV6_CODES)
     guess = (net == IP_BY_VERSION) | (net == MPLS_PAYLOAD)
-    if is_v4.all():
-        return idx, idx[:0]
     other = ~(is_v4 | is_v6 | guess)
     pk.finish_by(idx[other], KIND_OTHER, net[other], network_name)
     v4, v6 = [idx[is_v4]], [idx[is_v6]]

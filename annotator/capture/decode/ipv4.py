@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..columns import KIND_UNDECODABLE
-from .packets import Packets, block, u8, u16
+from .packets import Packets, u8, u16
 
 HEADER_MIN = 20
 OFF_TOTAL_LENGTH = 2
@@ -79,9 +79,8 @@ def decode_ipv4(pk: Packets, idx: np.ndarray) -> np.ndarray:
     cols = pk.cols
     cols["ip_version"][idx] = 4
     proto = u8(data, at + OFF_PROTOCOL)
-    addrs = block(data, at + OFF_SOURCE, 8).view(">u4").astype(np.uint64)
-    cols["src_lo"][idx] = addrs[:, 0] | MAPPED_PREFIX
-    cols["dst_lo"][idx] = addrs[:, 1] | MAPPED_PREFIX
+    cols["src_lo"][idx] = pk.be32[at + OFF_SOURCE].astype(np.uint64) | MAPPED_PREFIX
+    cols["dst_lo"][idx] = pk.be32[at + OFF_SOURCE + 4].astype(np.uint64) | MAPPED_PREFIX
 
     l3 = pk.pos[idx]
     ip_end = np.where(total == 0, pk.cap[idx], np.minimum(pk.cap[idx], l3 + total))

@@ -23,7 +23,7 @@ import numpy as np
 from ..columns import KIND_UNDECODABLE
 from .ipprotos import IPPROTO_AH, IPPROTO_FRAGMENT, IPV6_EXTENSION_HEADERS
 from .ipv4 import FRAG_FIRST, FRAG_LATER, bad_version
-from .packets import PENDING, Packets, block, u8, u16, u32
+from .packets import PENDING, Packets, u8, u16, u32
 
 HEADER = 40
 OFF_PAYLOAD_LENGTH = 4
@@ -33,6 +33,8 @@ MAX_EXTENSIONS = 8
 EXTENSION_MIN = 8
 FRAGMENT_OFFSET_MASK = 0xFFF8  # offset in 8-octet units, already shifted by 3
 FRAGMENT_MORE = 0x0001
+IS_EXTENSION = np.zeros(256, dtype=bool)
+IS_EXTENSION[list(IPV6_EXTENSION_HEADERS)] = True
 
 
 def decode_ipv6(pk: Packets, idx: np.ndarray) -> np.ndarray:
@@ -52,11 +54,8 @@ def decode_ipv6(pk: Packets, idx: np.ndarray) -> np.ndarray:
     data = pk.data
     cols = pk.cols
     cols["ip_version"][idx] = 6
-    addrs = block(data, at + OFF_SOURCE, 32).view(">u8").astype(np.uint64)
-    cols["src_hi"][idx] = addrs[:, 0]
-    cols["src_lo"][idx] = addrs[:, 1]
-    cols["dst_hi"][idx] = addrs[:, 2]
-    cols["dst_lo"][idx] = addrs[:, 3]
+    for k, name in enumerate(("src_hi", "src_lo", "dst_hi", "dst_lo")):
+        cols[name][idx] = pk.be64[at + OFF_SOURCE + 8 * k]
     length = u16(data, at + OFF_PAYLOAD_LENGTH)
     l3 = pk.pos[idx]
     cap = pk.cap[idx]
@@ -69,7 +68,7 @@ def decode_ipv6(pk: Packets, idx: np.ndarray) -> np.ndarray:
 def _is_extension(pk: Packets, idx: np.ndarray) -> np.ndarray:
     """Packets of ``idx`` now sitting on an extension header they should walk."""
     nh = pk.nh[idx]
-    ext = np.isin(nh, IPV6_EXTENSION_HEADERS)
+    ext = IS_EXTENSION[nh]
     # IPv4 only carries AH among these; a later fragment has no headers to walk.
     ext &= (pk.cols["ip_version"][idx] == 6) | (nh == IPPROTO_AH)
     return ext & (pk.frag[idx] != FRAG_LATER)

@@ -136,18 +136,22 @@ HANDLERS: dict[int, Callable[[Packets, np.ndarray], None]] = {
 }
 
 
-def decode_links(pk: Packets) -> np.ndarray:
+def decode_links(pk: Packets, idx: np.ndarray) -> np.ndarray:
     """Run the link decoder of each packet's link type; the packets that go on.
 
     Packets of an unsupported link type are retired as undecodable with the
     link type's name.
     """
-    kinds = np.unique(pk.link_type)
+    if not len(idx):
+        return idx
+    link = pk.link_type[idx]
+    single = bool((link == link[0]).all())
+    kinds = link[:1] if single else np.unique(link)
     for value in kinds:
-        idx = np.arange(pk.n) if len(kinds) == 1 else np.flatnonzero(pk.link_type == value)
+        sel = idx if single else idx[link == value]
         handler = HANDLERS.get(int(value))
         if handler is None:
-            pk.finish(idx, KIND_UNDECODABLE, lt.unsupported_link_type(int(value)))
+            pk.finish(sel, KIND_UNDECODABLE, lt.unsupported_link_type(int(value)))
         else:
-            handler(pk, idx)
-    return np.flatnonzero(pk.cols["kind"] == PENDING)
+            handler(pk, sel)
+    return idx[pk.cols["kind"][idx] == PENDING]
