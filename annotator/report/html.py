@@ -42,8 +42,8 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
         var cell = row.cells[col];
         var v = cell.getAttribute("data-sort");
         if (v === null) { v = cell.textContent.trim(); }
-        var n = parseFloat(v);
-        return (v !== "" && !isNaN(n) && isFinite(v)) ? n : v.toLowerCase();
+        var plain = v.replace(/,/g, "");
+        return (plain !== "" && isFinite(plain)) ? parseFloat(plain) : v.toLowerCase();
       };
       rows.sort(function (a, b) {
         var x = key(a), y = key(b);

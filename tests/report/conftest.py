@@ -582,9 +582,9 @@ class Browser:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    def dump_dom(self, page: Path) -> str:
+    def dump_dom(self, page: Path, *flags: str) -> str:
         """The DOM after the page's scripts ran, serialized by the browser."""
-        return self._run(page, "--virtual-time-budget=2000", "--dump-dom")
+        return self._run(page, *flags, "--virtual-time-budget=3000", "--dump-dom")
 
     def screenshot(self, page: Path, png: Path, size: str = "1400,2400") -> Path:
         """A PNG of the rendered page (look at it when changing the design)."""

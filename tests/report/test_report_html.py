@@ -105,3 +105,40 @@ def test_real_sample_report_in_chromium(samples: Path, browser, tmp_path: Path, 
     assert len(rows) == len(result.findings)
     shot = browser.screenshot(report, tmp_path / "mixed.png")
     assert shot.stat().st_size > 20_000
+
+
+SORT_HARNESS = """<!DOCTYPE html><html><body><iframe id="r" src="report.html"></iframe>
+<script>
+document.getElementById("r").addEventListener("load", function () {
+  var doc = document.getElementById("r").contentDocument;
+  var table = doc.querySelector("table.flows");
+  var heads = table.querySelectorAll("thead th");
+  var col = -1;
+  heads.forEach(function (th, i) { if (th.textContent.trim() === "Packets") { col = i; } });
+  var read = function () {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+      return row.cells[col].textContent.trim(); });
+  };
+  heads[col].click();
+  var ascending = read();
+  heads[col].click();
+  var out = document.createElement("pre");
+  out.id = "out";
+  out.textContent = JSON.stringify({ascending: ascending, descending: read()});
+  document.body.appendChild(out);
+});
+</script></body></html>"""
+
+
+def test_clicking_a_header_sorts_the_flow_table(crafted, browser, tmp_path: Path) -> None:
+    """Numeric columns sort as numbers (1,200 after 999), both ways, in real Chromium."""
+    import json
+
+    crafted.flows["packets"] = [5, 1200, 30, 999, 12000, 7, 100]
+    write_report(crafted, tmp_path / "report.html")
+    harness = tmp_path / "harness.html"
+    harness.write_text(SORT_HARNESS, encoding="utf-8")
+    dom = browser.dump_dom(harness, "--allow-file-access-from-files")
+    found = json.loads(dom.split('<pre id="out">', 1)[1].split("</pre>", 1)[0])
+    assert found["ascending"] == ["5", "7", "30", "100", "999", "1,200", "12,000"]
+    assert found["descending"] == list(reversed(found["ascending"]))
