@@ -91,6 +91,25 @@ _OBJECT_COLUMNS = ("pay_ab", "pay_ba")
 Flows = dict[str, np.ndarray]
 
 
+def _group_order(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order that groups equal hashes, keeping capture order within a group.
+
+    The packet index is packed into the low bits of the hash and the packed
+    words sorted (a plain, SIMD-accelerated sort of one uint64 array, faster
+    than a stable argsort); groups are runs of equal high bits.  Returns the
+    order and a mask marking the first packet of each group.
+    """
+    n = len(h)
+    bits = np.uint64(max(int(n - 1).bit_length(), 1))
+    packed = ((h >> bits) << bits) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    order = (packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)
+    high = packed >> bits
+    new_grp = np.ones(n, dtype=bool)
+    new_grp[1:] = high[1:] != high[:-1]
+    return order, new_grp
+
+
 def empty_flows(n: int = 0) -> Flows:
     """A flow record table of ``n`` zeroed rows (payload columns hold ``b""``)."""
     cols: Flows = {k: np.zeros(n, dtype=dt) for k, dt in FLOW_DTYPES.items()}
@@ -160,40 +179,33 @@ class FlowAggregator:
 
     def add(self, batch: PacketBatch, file_index: int = 0) -> None:
         """Fold one batch of packets into the flow tables."""
-        kind = batch["kind"]
-        sel = np.flatnonzero(kind == KIND_FLOW)
-        if len(sel) == 0:
+        is_flow = batch["kind"] == KIND_FLOW
+        n = int(np.count_nonzero(is_flow))
+        if n == 0:
             return
+        sel = np.arange(n) if n == len(is_flow) else np.flatnonzero(is_flow)
+
+        def col(name: str) -> np.ndarray:
+            return batch[name] if n == len(is_flow) else batch[name][sel]
+
         k = canonical_keys(
-            batch["src_hi"][sel],
-            batch["src_lo"][sel],
-            batch["dst_hi"][sel],
-            batch["dst_lo"][sel],
-            batch["sport"][sel],
-            batch["dport"][sel],
-            batch["proto"][sel],
-            batch["vlan"][sel],
+            *(col(c) for c in ("src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport")),
+            col("proto"),
+            col("vlan"),
         )
-        order = np.argsort(k.h, kind="stable")
+        order, new_grp = _group_order(k.h)
         key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
-        hs = k.h[order]
-        n = len(order)
-        new_grp = np.ones(n, dtype=bool)
-        new_grp[1:] = hs[1:] != hs[:-1]
         tied = ~new_grp[1:]
-        if (
-            tied.any()
-            and not same_key(
-                tuple(x[1:][tied] for x in key), tuple(x[:-1][tied] for x in key)
-            ).all()
-        ):
-            # Two conversations share a 64-bit hash: group this batch exactly.
+        mixed = np.zeros(n - 1, dtype=bool)
+        for x in key:
+            mixed |= x[1:] != x[:-1]
+        if (mixed & tied).any():
+            # Two conversations share a hash prefix: group this batch exactly.
             order = np.lexsort((k.small, k.b_lo, k.b_hi, k.a_lo, k.a_hi))
             key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
-            hs = k.h[order]
             new_grp[1:] = ~same_key(tuple(x[1:] for x in key), tuple(x[:-1] for x in key))
         pk = sel[order]  # batch positions of the flow packets, grouped by key
-        self._fold(batch, pk, key, hs, k.fwd[order], new_grp, file_index)
+        self._fold(batch, pk, key, k.h[order], k.fwd[order], new_grp, file_index)
 
     def _fold(self, batch, pk, key, hs, fwd, new_grp, file_index) -> None:
         n = len(pk)
@@ -287,13 +299,15 @@ class FlowAggregator:
 
         # First payload bytes, only for flows that still need some.
         cont_slot = slot[seg_gid]
-        for side, mask in (("ab", fwd), ("ba", ~fwd)):
-            have = np.where(seg_cont, live[f"pay_len_{side}"][cont_slot] if n_live else 0, 0)
-            need = np.maximum(self.payload_limit - have, 0)
-            got, length = collect_payload(
-                batch.data, batch["payload_off"][pk], batch["payload_len"][pk], mask, seg, need
-            )
-            r[f"pay_{side}"] = got
+        need = []
+        for side in ("ab", "ba"):
+            have = live[f"pay_len_{side}"][cont_slot] if n_live else 0
+            need.append(np.maximum(self.payload_limit - np.where(seg_cont, have, 0), 0))
+        got = collect_payload(
+            batch.data, batch["payload_off"][pk], batch["payload_len"][pk], fwd, seg, count, need
+        )
+        for side, (data, length) in zip(("ab", "ba"), got, strict=True):
+            r[f"pay_{side}"] = data
             r[f"pay_len_{side}"] = length
 
         # Continue live flows with the segments that carry on from them.
@@ -313,25 +327,21 @@ class FlowAggregator:
                 for i in np.flatnonzero(r[f"pay_len_{side}"][cs] > 0):
                     col[s[i]] = col[s[i]] + add[cs[i]]
 
-        # Live flows whose key moved on to a new flow in this batch are done.
-        retire = np.zeros(n_live, dtype=bool)
-        retire[slot[found & ~seg_cont[last_of_grp]]] = True
+        # Live flows whose key moved on to a new flow in this batch are done,
+        # and so are flows idle for longer than their timeout.
         fresh = ~seg_cont
-        self.done.append(take(r, fresh & ~last_of_grp))
-        kept_live = take(live, ~retire) if n_live else live
-        if retire.any():
-            self.done.append(take(live, retire))
-        merged = concat([kept_live, take(r, fresh & last_of_grp)])
-
-        # Release flows idle for longer than their timeout.
+        if not last_of_grp.all():
+            self.done.append(take(r, fresh & ~last_of_grp))
+        merged = concat([live, take(r, fresh & last_of_grp)])
+        keep = np.ones(len(merged["h"]), dtype=bool)
+        keep[slot[found & ~seg_cont[last_of_grp]]] = False
         self.now = max(self.now, int(ts.max()))
-        idle = (self.now - merged["last_ts"]) > self.timeout_ns[
-            (merged["small"] >> np.uint64(48)).astype(np.uint8)
-        ]
-        if idle.any():
-            self.done.append(take(merged, idle))
-            merged = take(merged, ~idle)
-        self.live = take(merged, np.argsort(merged["h"], kind="stable"))
+        proto_m = (merged["small"] >> np.uint64(48)).astype(np.uint8)
+        keep &= (self.now - merged["last_ts"]) <= self.timeout_ns[proto_m]
+        if not keep.all():
+            self.done.append(take(merged, ~keep))
+        kept = np.flatnonzero(keep)
+        self.live = take(merged, kept[np.argsort(merged["h"][kept])])
 
     def finish(self) -> Flows:
         """Every flow, finished or still live, in one table (canonical orientation)."""

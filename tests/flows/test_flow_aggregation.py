@@ -224,3 +224,17 @@ def test_agrees_with_a_per_packet_reference_for_any_batching(seed):
     flows, _, _ = flows_of(pk, batches=cuts, idle_timeout=100)
     got = sorted(zip(flows.first_frame, flows.packets, flows.bytes, strict=True))
     assert got == reference_flows(pk, 100)
+
+
+def test_payload_gather_ways_agree():
+    from annotator.flows import payload
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 256, 5000, dtype=np.uint8)
+    offs = rng.integers(0, 4000, 50)
+    lens = rng.integers(1, 1000, 50).clip(max=5000 - offs)
+    expected = b"".join(data[o : o + n].tobytes() for o, n in zip(offs, lens, strict=True))
+    assert payload._gather(data, offs, lens) == expected  # joined slices
+    assert payload._gather(data, offs, np.minimum(lens, 3)) == b"".join(
+        data[o : o + min(n, 3)].tobytes() for o, n in zip(offs, lens, strict=True)
+    )  # fancy index
