@@ -156,3 +156,25 @@ def test_bad_destinations_are_one_line_usage_errors(crafted, tmp_path: Path) -> 
     with pytest.raises(UsageError, match="is a folder"):
         write_report(crafted, tmp_path, fmt="html")
     assert "\n" not in str(missing.value)
+
+
+def test_a_capture_without_flows_still_gets_every_report(crafted, tmp_path: Path) -> None:
+    crafted.flows = crafted.flows.iloc[0:0]
+    crafted.findings = crafted.findings.iloc[0:0]
+    crafted.other = crafted.other.iloc[0:0]
+    crafted.captures[0].first_seen = crafted.captures[0].last_seen = None
+    crafted.captures[0].packets = 0
+    crafted.accounting = {
+        "packets_total": 0,
+        "packets_in_flows": 0,
+        "packets_other": 0,
+        "packets_undecodable": 0,
+        "undecodable": {},
+        "flows": 0,
+    }
+    for ext in ("html", "md", "json", "jsonl", "csv", "parquet", "txt"):
+        write_report(crafted, tmp_path / f"empty.{ext}")
+    assert "No findings" in (tmp_path / "empty.html").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "empty.json").read_text())["flows"] == []
+    assert (tmp_path / "empty.jsonl").read_text() == ""
+    assert (tmp_path / "empty.csv").read_text().count("\n") == 1  # the header alone
