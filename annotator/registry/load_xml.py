@@ -18,6 +18,7 @@ Mapping to IANA's CSV columns (the same mapping IANA uses for its own CSV):
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from xml.etree.ElementTree import Element, ParseError
@@ -101,7 +102,9 @@ def _registry(root: Element, ns: str, name: str) -> Registry:
     return Registry(records, meta, _people(root, ns))
 
 
+@functools.lru_cache(maxsize=512)
 def _local(tag: object) -> str:
+    """Tag name without its namespace (cached: a registry uses a dozen tags)."""
     name = str(tag)
     return name[name.rfind("}") + 1 :]
 
