@@ -110,7 +110,7 @@ def load_text(text: str, name: str) -> Registry:
     start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
     if start is None:
         raise RegistryError(name, "not a registry (no 'Service Name  Port Number' header)")
-    delimiter = "|" if "|" in lines[start] else "\t" if "\t" in lines[start] else None
+    delimiter = _delimiter(lines[start:])
     meta = _preamble(lines[:start], name)
     meta.columns_available = frozenset(COLUMNS)
     body = lines[start + 1 :]
@@ -126,6 +126,15 @@ def load_text(text: str, name: str) -> Registry:
     if not records:
         raise RegistryError(name, "no records under the registry table header")
     return Registry(records, meta, people)
+
+
+def _delimiter(lines: list[str]) -> str | None:
+    """``"|"`` or tab when most table lines use it (header included), else None (plain)."""
+    filled = [line for line in lines if line.strip()]
+    for delimiter in ("|", "\t"):
+        if sum(delimiter in line for line in filled) * 2 > len(filled):
+            return delimiter
+    return None
 
 
 # -- preamble -------------------------------------------------------------------
@@ -295,6 +304,7 @@ def _plain_start(line: str, with_ports: bool) -> str | None:
 
 
 def _row_from_plain(text: str) -> _Row:
+    text = " ".join(text.split())  # tabs and runs of spaces separate alike
     row = _Row()
     m = _P_PORT.match(text)
     if m:

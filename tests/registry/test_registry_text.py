@@ -154,3 +154,15 @@ def test_plain_service_name_only_lines():
 def test_a_header_without_records_is_not_a_registry():
     with pytest.raises(RegistryError, match="no records"):
         load_registry(f"| {NAMES} |\n|---|---|\n".encode())
+
+
+def test_the_table_form_is_read_from_the_rows_not_the_header_alone():
+    header, *rows = NAME_ONLY.splitlines()
+    tab_header = "\t".join(header.split("  "))  # a header copied with tabs, rows with spaces
+    plain = load_registry("\n".join([tab_header.replace(" Port", "\tPort"), *rows]).encode())
+    assert [r.service for r in plain] == ["tcp", "tcp-aco", "airplay", "accountedge"]
+    tabbed_rows = ["\t".join(["http", "80", "tcp", "World Wide Web HTTP", "[A]", "[A]"])]
+    tabbed = load_registry("\n".join([header, *tabbed_rows]).encode())
+    assert [(r.service, r.port, r.description) for r in tabbed] == [
+        ("http", "80", "World Wide Web HTTP")
+    ]
