@@ -28,7 +28,7 @@ lookup is then one numpy fancy-indexing step.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -152,10 +152,6 @@ class Record:
     def covers(self, port: int) -> bool:
         """True when ``port`` lies in this record's port or range."""
         return self.port_lo is not None and self.port_lo <= port <= (self.port_hi or self.port_lo)
-
-    def with_order(self, order: int) -> Record:
-        """This record at another registry position."""
-        return replace(self, order=order)
 
 
 @dataclass

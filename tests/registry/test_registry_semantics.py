@@ -74,6 +74,8 @@ def test_range_covers_every_port_of_it(reg):
     for port in (6000, 6001, 6031, 6063):
         assert names(reg.lookup(port, "tcp")) == ["x11"]
     assert reg.lookup(6064, "tcp") == []
+    x11 = reg.lookup(6000, "tcp")[0]
+    assert x11.is_range and x11.covers(6063) and not x11.covers(6064)
     assert [r.port for r in reg.lookup(6304, "sctp")] == ["6302-6305"]
 
 
