@@ -40,7 +40,7 @@ _UNASSIGNED = re.compile(r"^\W*unassigned\b", re.IGNORECASE)
 _HISTORIC = re.compile(r"\bhistoric\b", re.IGNORECASE)
 _DEASSIGNED = re.compile(
     r"\bde-?assigned\b|\bde-?registered\b|\bde-?commissioned\b|\bdecomissioned\b"
-    r"|\bassignment withdrawn\b|\bwithdrawn\b|\bremoved\b|\bno longer in use\b",
+    r"|\bwithdrawn\b|\bremoved\b|\bno longer in use\b",
     re.IGNORECASE,
 )
 _EARLIER = re.compile(r"\bpreviously\b|\bformerly\b", re.IGNORECASE)
