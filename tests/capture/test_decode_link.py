@@ -208,6 +208,26 @@ def test_ppp_framings():
     assert label(batch, 4) == "truncated PPP header"
 
 
+def test_ppp_carrying_mpls():
+    batch = decode([b"\xff\x03\x02\x81" + mpls([100], V4_TCP), b"\x02\x81" + mpls([1], b"")], 9)
+    assert_v4_tcp(row(batch, 0))
+    assert label(batch, 1) == "truncated IP header"
+
+
+def test_ppp_hdlc_link_type_takes_both_framings():
+    frames = [b"\xff\x03\x00\x21" + V4_TCP, b"\x0f\x00\x86\xdd" + V6_UDP, b""]
+    batch = decode(frames, 50)
+    assert_v4_tcp(row(batch, 0))
+    assert_v6_udp(row(batch, 1))
+    assert label(batch, 2) == "truncated PPP header"
+
+
+def test_ppp_ether_link_type():
+    batch = decode([pppoe_session(0x0021, V4_TCP), pppoe_session(0x0021, b"")[:5]], 51)
+    assert_v4_tcp(row(batch, 0))
+    assert label(batch, 1) == "truncated PPPoE header"
+
+
 def test_cisco_hdlc():
     frames = [
         b"\x0f\x00\x08\x00" + V4_TCP,

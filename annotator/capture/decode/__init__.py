@@ -7,7 +7,8 @@ order and get a :class:`~annotator.capture.columns.PacketBatch` for each.
 What is decoded:
 
 * link types Ethernet (1), Linux cooked v1/v2 (113, 276), raw IP (12, 14,
-  101, 228, 229), BSD loopback (0, 108), PPP (9) and Cisco HDLC (104), with
+  101, 228, 229), BSD loopback (0, 108), PPP (9, and 50 in HDLC framing),
+  PPPoE without Ethernet (51) and Cisco HDLC (104), with
   802.1Q/802.1ad VLAN tags (``vlan`` = the outermost VLAN id, -1 untagged),
   MPLS label stacks, PPPoE sessions and 802.2 LLC/SNAP;
 * IPv4 with options and fragments, IPv6 with its extension-header chain and

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..columns import KIND_UNDECODABLE
 from . import linktypes as lt
-from .ethertypes import ETH_P_IPV4, ETH_P_IPV6
-from .nettypes import AF_BASE, CISCO_SLARP, IP_BY_VERSION, IPX_RAW_8023, PPP_BASE, SLL_BASE
+from .ethertypes import ETH_P_IPV4, ETH_P_IPV6, ETH_P_PPPOE_SESS
+from .nettypes import AF_BASE, CISCO_SLARP, IP_BY_VERSION, IPX_RAW_8023, SLL_BASE, ppp_code
 from .packets import PENDING, Packets, masked, u8, u16
 
 ETHERNET_HEADER = 14  # destination, source, EtherType
@@ -63,7 +63,7 @@ def _fixed(code: int) -> Callable[[Packets, np.ndarray], None]:
     def handler(pk: Packets, idx: np.ndarray) -> None:
         pk.net[idx] = code
 
-    handler.__doc__ = f"Raw IP: no link header, network code 0x{code:x}."
+    handler.__doc__ = f"No link header: the record starts with network code 0x{code:x}."
     return handler
 
 
@@ -107,7 +107,7 @@ def ppp(pk: Packets, idx: np.ndarray) -> None:
         idx, at, first = idx[keep], at[keep], first[keep]
         short, has_two = short[keep], has_two[keep]
     second = masked(u8, pk.data, at + 1, has_two)
-    pk.net[idx] = PPP_BASE | np.where(short, first, (first << 8) | second)
+    pk.net[idx] = ppp_code(np.where(short, first, (first << 8) | second))
     pk.pos[idx] += np.where(short, 1, 2)
 
 
@@ -119,11 +119,22 @@ def cisco_hdlc(pk: Packets, idx: np.ndarray) -> None:
     pk.pos[idx] += C_HDLC_HEADER
 
 
+def ppp_hdlc(pk: Packets, idx: np.ndarray) -> None:
+    """PPP_HDLC (50): PPP in HDLC-like framing, or Cisco HDLC (address 0x0F/0x8F)."""
+    idx = pk.need(idx, 1, "truncated PPP header")
+    address = u8(pk.data, pk.at(idx))
+    cisco = (address == 0x0F) | (address == 0x8F)
+    cisco_hdlc(pk, idx[cisco])
+    ppp(pk, idx[~cisco])
+
+
 #: The supported link types and their decoders.
 HANDLERS: dict[int, Callable[[Packets, np.ndarray], None]] = {
     lt.LINKTYPE_NULL: loopback,
     lt.LINKTYPE_ETHERNET: ethernet,
     lt.LINKTYPE_PPP: ppp,
+    lt.LINKTYPE_PPP_HDLC: ppp_hdlc,
+    lt.LINKTYPE_PPP_ETHER: _fixed(ETH_P_PPPOE_SESS),
     lt.LINKTYPE_RAW_DLT12: _fixed(IP_BY_VERSION),
     lt.LINKTYPE_RAW_DLT14: _fixed(IP_BY_VERSION),
     lt.LINKTYPE_RAW: _fixed(IP_BY_VERSION),

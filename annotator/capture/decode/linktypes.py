@@ -11,6 +11,8 @@ from __future__ import annotations
 LINKTYPE_NULL = 0  # BSD loopback: 4-byte address family in the capturer's byte order
 LINKTYPE_ETHERNET = 1
 LINKTYPE_PPP = 9  # PPP, optionally with HDLC-like address/control bytes
+LINKTYPE_PPP_HDLC = 50  # PPP in HDLC-like framing (RFC 1662), or Cisco HDLC
+LINKTYPE_PPP_ETHER = 51  # PPPoE session header without the Ethernet header
 LINKTYPE_RAW_DLT12 = 12  # DLT_RAW on most platforms, found in older files
 LINKTYPE_RAW_DLT14 = 14  # DLT_RAW on OpenBSD, found in older files
 LINKTYPE_RAW = 101  # raw IPv4 or IPv6, told apart by the version nibble

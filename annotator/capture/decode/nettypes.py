@@ -22,9 +22,13 @@ from .ethertypes import (
     CISCO_SNAP_NAMES,
     ETH_P_IPV4,
     ETH_P_IPV6,
+    ETH_P_MPLS_MC,
+    ETH_P_MPLS_UC,
     LLC_SAP_NAMES,
     PPP_IPV4,
     PPP_IPV6,
+    PPP_MPLS_MC,
+    PPP_MPLS_UC,
     ethertype_name,
     ppp_protocol_name,
 )
@@ -49,6 +53,12 @@ IPV4_CODES = np.array([ETH_P_IPV4, PPP_BASE | PPP_IPV4, AF_BASE | AF_INET], dtyp
 IPV6_CODES = np.array(
     [ETH_P_IPV6, PPP_BASE | PPP_IPV6, *(AF_BASE | af for af in AF_INET6_VALUES)], dtype=np.int64
 )
+
+
+def ppp_code(proto: np.ndarray) -> np.ndarray:
+    """PPP protocol numbers -> network codes (MPLS over PPP rejoins the MPLS walk)."""
+    code = np.where(proto == PPP_MPLS_UC, ETH_P_MPLS_UC, PPP_BASE | proto)
+    return np.where(proto == PPP_MPLS_MC, ETH_P_MPLS_MC, code)
 
 
 def network_name(code: int) -> str:

@@ -24,8 +24,6 @@ from .ethertypes import (
     ETH_P_QINQ_OLD2,
     ETH_P_VLAN,
     LLC_SAP_SNAP,
-    PPP_MPLS_MC,
-    PPP_MPLS_UC,
     SNAP_OUI_CISCO,
     SNAP_OUI_ENCAPSULATED_ETHERNET,
 )
@@ -34,8 +32,8 @@ from .nettypes import (
     IPX_RAW_8023,
     LLC_BASE,
     MPLS_PAYLOAD,
-    PPP_BASE,
     SNAP_OTHER,
+    ppp_code,
 )
 from .packets import PENDING, Packets, u8, u16
 
@@ -77,9 +75,7 @@ def _mpls(pk: Packets, idx: np.ndarray) -> None:
 
 def _pppoe(pk: Packets, idx: np.ndarray) -> None:
     idx = pk.need(idx, PPPOE_SESSION, "truncated PPPoE header")
-    proto = u16(pk.data, pk.at(idx, 6))
-    code = np.where(proto == PPP_MPLS_UC, ETH_P_MPLS_UC, PPP_BASE | proto)
-    pk.net[idx] = np.where(proto == PPP_MPLS_MC, ETH_P_MPLS_MC, code)
+    pk.net[idx] = ppp_code(u16(pk.data, pk.at(idx, 6)))
     pk.pos[idx] += PPPOE_SESSION
 
 
