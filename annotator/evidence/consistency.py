@@ -130,6 +130,9 @@ CONSISTENT_SERVICES: dict[str, frozenset[str]] = {
             "ipsdtls",
             "radsec",
             "https",
+            # WebRTC media servers multiplex ICE (STUN) and DTLS-SRTP on one port.
+            "stun",
+            "turn",
         }
     ),
     "quic": frozenset({"https", "domain-s", "agtp-quic"}),

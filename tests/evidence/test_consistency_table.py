@@ -61,7 +61,8 @@ def test_every_listed_name_is_a_real_registry_name(shared: Path) -> None:
         ("dhcp", ["dhcpv6-server"], True),
         ("snmp", ["snmptrap"], True),
         ("stun", ["stun", "turn"], True),
-        ("dtls", ["stun"], False),
+        ("dtls", ["stun"], True),  # WebRTC: STUN and DTLS share the media port
+        ("dtls", ["http"], False),
         ("kerberos", ["kerberos"], True),
         ("ldap", ["msft-gc"], True),
         ("bittorrent", ["http"], False),
