@@ -20,7 +20,7 @@ from annotator.registry.model import Registry
 #: Eight times the full registry XML (about 4 MB): room to grow, refusal of the absurd.
 MAX_BYTES = 32 * 1024 * 1024
 
-_XML_START = re.compile(rb"^\s*<(\?xml|!DOCTYPE|!--|registry\b|[A-Za-z_][\w.-]*:registry\b)", re.I)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!DOCTYPE\s+html|html)\b", re.I | re.S)
 _ANY_XML = re.compile(rb"^\s*<[?!A-Za-z_]")
 _CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,', re.I)
@@ -51,13 +51,17 @@ def parse_registry(data: bytes, name: str) -> Registry:
         raise RegistryError(name, "empty file, not a registry")
     if len(data) > MAX_BYTES:
         raise RegistryError(name, f"too large for a registry ({len(data):,} bytes)")
-    head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    utf16 = data[:2] in _UTF16_BOMS
+    if utf16:  # Windows "Unicode text" (Excel's tab-separated export, Notepad)
+        head = data[:8192].decode("utf-16", errors="ignore").encode("utf-8")
+    else:
+        head = data[:4096].lstrip(b"\xef\xbb\xbf")
     if _HTML.match(head):
         raise RegistryError(
             name,
             "an HTML page, not a registry (use IANA's XML or CSV, or paste the table as text)",
         )
-    if _XML_START.match(head) or _ANY_XML.match(head):
+    if _ANY_XML.match(head):  # expat reads UTF-8 and UTF-16 (by its BOM) alike
         from annotator.registry.load_xml import load_xml
 
         return load_xml(data, name)
@@ -93,13 +97,19 @@ def _read(path: Path, name: str) -> bytes:
 
 
 def _decode(data: bytes, name: str) -> str:
-    """Text of a CSV or pasted registry; binary content is refused."""
-    if b"\x00" in data:
+    """Text of a CSV or pasted registry (UTF-8, UTF-16 with BOM, else cp1252); binary is refused."""
+    if data[:2] in _UTF16_BOMS:
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise RegistryError(name, "not valid UTF-16 text") from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    if "\x00" in text:
         raise RegistryError(name, "binary content (NUL bytes), not a registry")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n\f")
     if controls > 8:
         raise RegistryError(name, "binary content (control bytes), not a registry")

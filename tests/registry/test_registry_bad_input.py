@@ -177,6 +177,16 @@ def test_format_is_chosen_by_content_not_extension(tmp_path):
     assert load_registry(GOOD_XML.encode()).meta.source == "<registry bytes>"
 
 
+def test_utf16_files_load_like_utf8(tmp_path):
+    csv_text = HEADER + "\nx,1,tcp,caf\u00e9,,,,,,,,\n"
+    tabbed = csv_text.replace(",", "\t")  # Excel's "Unicode text" export
+    xml16 = GOOD_XML.replace("encoding='UTF-8'", "encoding='UTF-16'")
+    for text in (csv_text, tabbed, xml16):
+        reg = load_registry(write(tmp_path, "r.txt", text.encode("utf-16")))
+        assert reg.records[0].service in ("x", "demo")
+    assert load_registry(csv_text.encode("utf-16")).records[0].description == "caf\u00e9"
+
+
 def test_both_unauthorized_header_spellings_and_provenance(tmp_path):
     old = HEADER.replace("Unauthorized Use Reported", "Known Unauthorized Uses")
     row = "x,1,tcp,a,,,,,,,Known Unauthorized Use on port 1,"
