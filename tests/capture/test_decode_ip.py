@@ -178,6 +178,13 @@ def test_ipv4_authentication_header_is_skipped():
     )
 
 
+def test_truncated_ipv4_authentication_header():
+    short = ethernet(ipv4(A, B, 51, b"\x06\x04\x00"))
+    overrun = ethernet(ipv4(A, B, 51, auth_header(6, b"")[:12]))
+    batch = decode([short, overrun])
+    assert [label(batch, i) for i in range(2)] == ["truncated AH header"] * 2
+
+
 def test_ipv6_fragments():
     body = udp(4000, 4001, b"u" * 64)
     first = v6(ipv6_fragment(17, body[:32], offset=0, more=True, ident=0xABCDEF01), 44)

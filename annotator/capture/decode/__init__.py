@@ -15,6 +15,10 @@ What is decoded:
   fragments;
 * TCP, UDP, SCTP and DCCP ports, TCP flags and the handshake direction.
 
+``ip_version``, the addresses and ``proto`` are filled for every packet with a
+valid IP header, other traffic included (``proto`` is then the protocol that
+was named, e.g. 1 for ICMP), so the other-traffic table can use them too.
+
 Every packet ends in exactly one kind: a flow packet, other traffic (named:
 "ARP", "ICMP", "GRE", "EtherType 0x88b5", ...), or undecodable (with a short
 reason: "truncated IPv4 header", "bad IP version 7", "unsupported link type

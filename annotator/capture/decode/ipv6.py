@@ -7,10 +7,10 @@ Extension headers walked: hop-by-hop (0), routing (43), fragment (44),
 destination options (60) and AH (51).  Their length byte counts 8-octet units
 beyond the first 8 octets, except AH (4-octet units minus 2) and the fragment
 header (always 8).  AH also follows IPv4 headers and is skipped there the
-same way.  The chain is walked at most :data:`MAX_EXTENSIONS` rounds; a chain
-still going after that is undecodable ("IPv6 extension header chain too
-long"), and one running past the captured bytes is "truncated IPv6 extension
-header".
+same way (a short one there is "truncated AH header").  The chain is walked
+at most :data:`MAX_EXTENSIONS` rounds; a chain still going after that is
+undecodable ("IPv6 extension header chain too long"), and one running past
+the captured bytes is "truncated IPv6 extension header".
 
 A payload length of 0 (jumbogram, or segmentation offload) reads to the end of
 the capture.
@@ -86,7 +86,13 @@ def walk_extensions(pk: Packets, idx: np.ndarray) -> np.ndarray:
         current = current[_is_extension(pk, current)]
         if not len(current):
             break
-        current = pk.need(current, EXTENSION_MIN, "truncated IPv6 extension header")
+        after_v4 = pk.cols["ip_version"][current] == 4  # AH after an IPv4 header
+        if after_v4.any():
+            kept_v4 = pk.need(current[after_v4], EXTENSION_MIN, "truncated AH header")
+            kept_v6 = pk.need(current[~after_v4], EXTENSION_MIN, "truncated IPv6 extension header")
+            current = np.sort(np.concatenate([kept_v4, kept_v6]))
+        else:
+            current = pk.need(current, EXTENSION_MIN, "truncated IPv6 extension header")
         at = pk.at(current)
         data = pk.data
         nh = pk.nh[current]
@@ -108,7 +114,10 @@ def walk_extensions(pk: Packets, idx: np.ndarray) -> np.ndarray:
         pk.pos[current] += length
         beyond = pk.pos[current] > pk.end[current]
         if beyond.any():
-            pk.finish(current[beyond], KIND_UNDECODABLE, "truncated IPv6 extension header")
+            cut = current[beyond]
+            v4 = pk.cols["ip_version"][cut] == 4
+            pk.finish(cut[v4], KIND_UNDECODABLE, "truncated AH header")
+            pk.finish(cut[~v4], KIND_UNDECODABLE, "truncated IPv6 extension header")
             current = current[~beyond]
     else:
         current = current[_is_extension(pk, current)]
