@@ -3,7 +3,8 @@
 Two renderings occur, both handled here (examples in the project's tests):
 
 * **Pipe tables**, with or without a leading ``|`` (and tab-separated
-  tables, read the same way).  Empty cells are dropped
+  tables, read the same way; a tab-separated row that kept all twelve
+  cells, as a spreadsheet or a browser copies it, is read by position).  Empty cells are dropped
   by the rendering, so values shift left: ``| 5030 | tcp | Reserved | ...``
   has no service-name cell and ``| 6302-6305 | Unassigned |`` has neither
   name nor transport.  Cells are therefore read by *kind*, in IANA's column
@@ -102,6 +103,7 @@ class _Row:
     service_code: str = ""
     unauthorized: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    exact: dict[str, str] | None = None  # every column, when the row kept its empty cells
 
 
 def load_text(text: str, name: str) -> Registry:
@@ -192,8 +194,35 @@ def _table_body(lines: list[str], first_no: int, meta: RegistryMeta, delimiter: 
         if delimiter not in line or not cells:
             meta.skip(f"line {no}: not a table row")
             continue
-        rows.append((no, _row_from_cells(cells)))
+        whole = _row_in_place(line.split("\t")) if delimiter == "\t" else None
+        rows.append((no, whole or _row_from_cells(cells)))
     return rows, people
+
+
+def _row_in_place(raw: list[str]) -> _Row | None:
+    """A tab-separated row that kept all twelve cells (a spreadsheet's or a browser's copy).
+
+    Every column is then known by position, dates and people included; None
+    when the row does not have exactly IANA's columns with plausible values.
+    """
+    cells = [c.strip() for c in raw]
+    if len(cells) != len(COLUMNS):
+        return None
+    name, port, transport, desc, assignee, contact, reg, mod, ref, code, unauth, notes = cells
+    plausible = (
+        (name or port)
+        and not _PORT.match(name)
+        and (not port or _PORT.match(port))
+        and (not transport or transport in TRANSPORTS)
+        and all(not c or _DATE.match(c) for c in (reg, mod))
+        and all(not c or _BRACKETS.match(c) for c in (assignee, contact))
+        and (not code or code.isdigit())
+    )
+    if not plausible:
+        return None
+    exact = {"assignee": assignee, "contact": contact, "registration_date": reg}
+    exact.update(modification_date=mod, reference=ref, service_code=code)
+    return _Row(name, port, transport, desc, unauthorized=[unauth], notes=[notes], exact=exact)
 
 
 def _row_from_cells(cells: list[str]) -> _Row:
@@ -364,9 +393,15 @@ def _to_record(row: _Row, order: int, line_no: int, meta: RegistryMeta) -> Recor
     if row.name and not _NAME.match(row.name):
         meta.skip(f"line {line_no}: {row.name[:40]!r} is not a service name")
         return None
-    assignee = row.people[0] if row.people else ""
-    contact = row.people[1] if len(row.people) > 1 else ""
     reg, mod = row.dates if len(row.dates) == 2 else ("", "")
+    placed = row.exact or {
+        "assignee": row.people[0] if row.people else "",
+        "contact": row.people[1] if len(row.people) > 1 else "",
+        "registration_date": reg,
+        "modification_date": mod,
+        "reference": "".join(row.refs),
+        "service_code": row.service_code,
+    }
     return Record.build(
         row.name,
         lo,
@@ -374,12 +409,7 @@ def _to_record(row: _Row, order: int, line_no: int, meta: RegistryMeta) -> Recor
         row.transport,
         order=order,
         description=row.description,
-        assignee=assignee,
-        contact=contact,
-        registration_date=reg,
-        modification_date=mod,
-        reference="".join(row.refs),
-        service_code=row.service_code,
         unauthorized_use=" ".join(row.unauthorized),
         notes=" ".join(row.notes),
+        **placed,
     )

@@ -146,3 +146,9 @@ def test_the_whole_registry_pasted_as_a_pipe_table_loads_back(full):
         for a, b in zip(full, pasted, strict=True)
     )
     assert placed >= 14533 - 30
+
+
+def test_the_whole_registry_as_tab_separated_cells_loads_back_exactly(full):
+    """A spreadsheet's or browser's copy keeps every cell: every column comes back."""
+    lines = ["\t".join(CSV_HEADER)] + ["\t".join(csv_row(rec)) for rec in full]
+    assert load_registry("\n".join(lines).encode()).records == full.records

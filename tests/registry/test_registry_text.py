@@ -166,3 +166,12 @@ def test_the_table_form_is_read_from_the_rows_not_the_header_alone():
     assert [(r.service, r.port, r.description) for r in tabbed] == [
         ("http", "80", "World Wide Web HTTP")
     ]
+
+
+def test_tab_separated_rows_with_every_cell_are_read_by_position():
+    header = NAMES.replace(" | ", "\t")
+    row = ["lone", "4000", "udp", "One date", "", "[C]", "", "2020-05-06", "", "", "", "n"]
+    (rec,) = load_registry(f"{header}\n{chr(9).join(row)}\n".encode()).records
+    assert (rec.assignee, rec.contact) == ("", "[C]")
+    assert (rec.registration_date, rec.modification_date) == ("", "2020-05-06")
+    assert (rec.description, rec.notes) == ("One date", "n")
