@@ -165,3 +165,13 @@ def test_slot_ids_out_of_range_give_minus_one(reg):
     assert got[0] >= 0 and got[1:].tolist() == [-1, -1, -1]
     assert reg.assigned_mask(np.array([80, 80]), np.array([0, -1])).tolist() == [True, False]
     assert reg.slot_ids(np.array([80], dtype=np.uint16), np.array([0], dtype=np.int8))[0] >= 0
+
+
+def test_a_registry_survives_pickling_for_worker_processes(reg):
+    import pickle
+
+    reg.slots  # noqa: B018 - pickle the built tables too
+    again = pickle.loads(pickle.dumps(reg))
+    assert again.records == reg.records
+    assert again.primary(6301, "tcp").service == "bmc-ctd-ldap"
+    assert (again.table == reg.table).all()
