@@ -161,18 +161,21 @@ def timeout_table(idle_timeout: float | Mapping[str, float] | None) -> np.ndarra
 class FlowAggregator:
     """Accumulates packet batches into flows; see the module docstring.
 
-    ``payload_limit`` is how many first payload bytes are kept per flow and
-    direction (the larger of the client-to-server and server-to-client limits;
-    the final table trims each side to its own limit).
+    ``payload_c2s`` and ``payload_s2c`` are how many first payload bytes are
+    kept per flow from the client and from the server.  Until a handshake has
+    named the server, both sides of a flow keep up to the larger limit (the
+    port rules that decide direction otherwise run at the end); once it has,
+    the server side keeps only ``payload_s2c``, which bounds memory per flow.
     """
 
     def __init__(
         self,
         idle_timeout: float | Mapping[str, float] | None = None,
-        payload_limit: int = 2048,
+        payload_c2s: int = 2048,
+        payload_s2c: int = 512,
     ) -> None:
         self.timeout_ns = timeout_table(idle_timeout)
-        self.payload_limit = int(payload_limit)
+        self.limits = (int(payload_c2s), int(payload_s2c))
         self.live: Flows = empty_flows()
         self.done: list[Flows] = []
         self.now = np.iinfo(np.int64).min
@@ -299,10 +302,16 @@ class FlowAggregator:
 
         # First payload bytes, only for flows that still need some.
         cont_slot = slot[seg_gid]
+        hs_dir = r["hs_dir"]
+        if n_live:
+            known = np.where(seg_cont, live["hs_dir"][cont_slot], 0)
+            hs_dir = np.where(known != 0, known, hs_dir)
+        c2s, s2c = self.limits
         need = []
-        for side in ("ab", "ba"):
-            have = live[f"pay_len_{side}"][cont_slot] if n_live else 0
-            need.append(np.maximum(self.payload_limit - np.where(seg_cont, have, 0), 0))
+        for side, server_dir in (("ab", 2), ("ba", 1)):
+            limit = np.where(hs_dir == server_dir, s2c, max(c2s, s2c))
+            have = np.where(seg_cont, live[f"pay_len_{side}"][cont_slot], 0) if n_live else 0
+            need.append(np.maximum(limit - have, 0))
         got = collect_payload(
             batch.data, batch["payload_off"][pk], batch["payload_len"][pk], fwd, seg, count, need
         )

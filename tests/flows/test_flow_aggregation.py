@@ -148,7 +148,7 @@ def test_payload_first_bytes_in_order_with_limits_across_batches():
         _, c2s, s2c = flows_of(pk, batches=cuts)
         assert c2s[0] == expect_c2s
         assert s2c[0] == b"s" * 512
-    agg = FlowAggregator(payload_limit=4096)
+    agg = FlowAggregator(payload_c2s=3000, payload_s2c=256)
     agg.add(build_batch(pk))
     _, c2s, s2c = finish_flows(agg, ["t"], None, payload_c2s=3000, payload_s2c=256)
     assert c2s[0] == b"".join(body)[:3000] and s2c[0] == b"s" * 256
@@ -238,3 +238,12 @@ def test_payload_gather_ways_agree():
     assert payload._gather(data, offs, np.minimum(lens, 3)) == b"".join(
         data[o : o + min(n, 3)].tobytes() for o, n in zip(offs, lens, strict=True)
     )  # fancy index
+
+
+def test_payload_without_handshake_is_kept_until_port_rules_decide():
+    pk = [udp(S, 53, C, 40000, 1.0 + i / 10, payload=b"s" * 700) for i in range(4)]
+    pk += [udp(C, 40000, S, 53, 2.0 + i / 10, payload=b"c" * 700) for i in range(4)]
+    for cuts in ([], [2], [5]):
+        flows, c2s, s2c = flows_of(pk, batches=cuts)
+        assert flows.iloc[0].direction_basis == "port-class"
+        assert (c2s[0], s2c[0]) == (b"c" * 2048, b"s" * 512)
