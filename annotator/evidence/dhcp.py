@@ -52,10 +52,14 @@ def _dhcp4(data: bytes) -> Evidence | None:
 
 
 def _dhcp6(data: bytes) -> Evidence | None:
-    """DHCPv6 client/server messages: at least two options, each inside the data."""
-    if len(data) < 12 or not 1 <= data[0] <= 11:
+    """DHCPv6 client/server messages (at least two options, each inside the
+    data) and relay messages (hop count, two addresses, then options)."""
+    if len(data) < 12 or not 1 <= data[0] <= 13:
         return None
-    pos, count, codes = 4, 0, []
+    relay = data[0] >= 12
+    if relay and (data[1] > 32 or len(data) < 42):
+        return None
+    pos, count, codes = (34 if relay else 4), 0, []
     while pos + 4 <= len(data) and count < 32:
         code = int.from_bytes(data[pos : pos + 2], "big")
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
@@ -66,7 +70,10 @@ def _dhcp6(data: bytes) -> Evidence | None:
         count += 1
     # A well-formed client or server message carries a client identifier (1) or
     # elapsed time (8) and ends at the end of its options (unless more follow).
-    if count < 2 or not {1, 8} & set(codes) or (pos != len(data) and count < 3):
+    if relay:  # a relay message always carries the relayed message (option 9)
+        if 9 not in codes or (pos != len(data) and count < 2):
+            return None
+    elif count < 2 or not {1, 8} & set(codes) or (pos != len(data) and count < 3):
         return None
     kind = V6_TYPES[data[0]]
     return Evidence("dhcp", None, f"DHCPv6 {kind}", {"version": 6, "message_type": kind})

@@ -105,17 +105,27 @@ def _message(data: bytes, transport: str) -> dict | None:
     return parse_message(data)
 
 
+def _variant(ctx: Context) -> tuple[str, str]:
+    """Which of the three protocols sharing the DNS wire format this flow uses:
+    the server's group or port first, then the client's port (a responder
+    answering from 5353 or 5355)."""
+    if ctx.server_ip in MDNS_GROUPS or ctx.server_port == 5353:
+        return "mdns", "mDNS"
+    if ctx.server_ip in LLMNR_GROUPS or ctx.server_port == 5355:
+        return "llmnr", "LLMNR"
+    if ctx.server_port != 53 and ctx.client_port == 5353:
+        return "mdns", "mDNS"
+    if ctx.server_port != 53 and ctx.client_port == 5355:
+        return "llmnr", "LLMNR"
+    return "dns", "DNS"
+
+
 def check_dns(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """DNS, mDNS or LLMNR: the message must parse; the port picks the variant."""
     message = _message(c2s, ctx.transport) or _message(s2c, ctx.transport)
     if message is None:
         return None
-    if ctx.uses_port(5353) or ctx.server_ip in MDNS_GROUPS:
-        protocol, label = "mdns", "mDNS"
-    elif ctx.uses_port(5355) or ctx.server_ip in LLMNR_GROUPS:
-        protocol, label = "llmnr", "LLMNR"
-    else:
-        protocol, label = "dns", "DNS"
+    protocol, label = _variant(ctx)
     kind = "response" if message["response"] else message["opcode"]
     fields = {
         "dns_qname": message["qname"],

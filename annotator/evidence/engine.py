@@ -49,8 +49,8 @@ def _run(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
 
 
 def identify(
-    c2s: bytes,
-    s2c: bytes,
+    c2s: bytes | None,
+    s2c: bytes | None,
     *,
     transport: str,
     client_port: int,
@@ -65,8 +65,8 @@ def identify(
     the client (a capture that starts mid-conversation), the directions are
     tried the other way round as well.
     """
-    c2s = bytes(c2s or b"")
-    s2c = bytes(s2c or b"")
+    c2s = b"" if c2s is None else bytes(c2s)
+    s2c = b"" if s2c is None else bytes(s2c)
     if not c2s and not s2c:
         return UNKNOWN
     ctx = Context(transport.lower(), int(client_port), int(server_port), server_ip)
@@ -104,8 +104,8 @@ def fingerprint_flows(
         for i in rows:
             ip = server_ip[i]
             found = identify(
-                payload_c2s[i] or b"",
-                payload_s2c[i] or b"",
+                payload_c2s[i],
+                payload_s2c[i],
                 transport=str(transport[i]),
                 client_port=client_port[i],
                 server_port=server_port[i],

@@ -90,7 +90,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("stun", TCP, stun.check_stun),  # may be framed by a two-byte length
     Fingerprint("wireguard", UDP, vpn.check_wireguard, first_bytes(1, 2, 3, 4)),
     Fingerprint("openvpn", BOTH, vpn.check_openvpn, first_bytes(range(0, 7), 0x38, 0x40, 0x50)),
-    Fingerprint("dhcp", UDP, dhcp.check_dhcp, first_bytes(range(1, 12))),
+    Fingerprint("dhcp", UDP, dhcp.check_dhcp, first_bytes(range(1, 14))),
     Fingerprint("postgresql", TCP, databases.check_postgresql, first_bytes(0)),
     Fingerprint("mysql", TCP, databases.check_mysql),
     Fingerprint("mongodb", TCP, databases.check_mongodb),

@@ -265,3 +265,24 @@ def test_ntp_mode_7_monlist_request_and_mode_6_control() -> None:
     readvar = b"\x16\x02\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00"
     assert udp(readvar, port=123).fields["mode"] == "control"
     assert udp(b"\x16\x02\x00\x01\x12\x34\x00\x00\x00\x10\x00\x00", port=123).protocol is None
+
+
+def test_dhcpv6_relay_forward() -> None:
+    from scapy.layers.dhcp6 import DHCP6_RelayForward, DHCP6OptRelayMsg
+
+    inner = DHCP6_Solicit() / DHCP6OptElapsedTime() / DHCP6OptClientId()
+    relayed = raw(DHCP6_RelayForward(hopcount=1) / DHCP6OptRelayMsg(message=inner))
+    ev = udp(relayed, port=547)
+    assert ev.protocol == "dhcp" and ev.fields["message_type"] == "RELAY-FORW"
+
+
+def test_gena_notify_over_tcp_is_http() -> None:
+    ev = tcp(b"NOTIFY /evt HTTP/1.1\r\nHOST: 192.0.2.5:2869\r\nNT: upnp:event\r\n\r\n", port=2869)
+    assert ev.protocol == "http" and ev.fields["method"] == "NOTIFY"
+
+
+def test_a_query_to_port_53_is_dns_whatever_the_client_port() -> None:
+    ev = identify(dns_query(), b"", transport="udp", client_port=5353, server_port=53)
+    assert ev.protocol == "dns"
+    answer = identify(b"", dns_query(), transport="udp", client_port=5353, server_port=40000)
+    assert answer.protocol == "mdns"
