@@ -81,7 +81,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("tls", TCP, tls.check_tls, first_bytes(range(0x14, 0x18), range(0x80, 0x100))),
     Fingerprint("ssh", TCP, ssh.check_ssh, first_bytes(b"S")),
     Fingerprint("http2", TCP, http.check_http2, first_bytes(b"P")),
-    Fingerprint("smb", TCP, smb.check_smb, first_bytes(0x00, 0x81, 0xFD, 0xFE, 0xFF)),
+    Fingerprint("smb", TCP, smb.check_smb, first_bytes(0x00, 0x81, 0x82, 0x85, 0xFD, 0xFE, 0xFF)),
     Fingerprint("bittorrent", BOTH, p2p.check_bittorrent, first_bytes(0x13, 0x21, 0x41, b"d")),
     Fingerprint("rdp", TCP, rdp.check_rdp, first_bytes(0x03)),
     Fingerprint("quic", UDP, quic.check_quic),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from annotator.evidence.base import Context, Evidence
 
 SMB1, SMB2, SMB3_TRANSFORM = b"\xffSMB", b"\xfeSMB", b"\xfdSMB"
+SESSION_CONTROL = frozenset({0x81, 0x82, 0x85})  # request, positive response, keepalive
 SMB2_NEGOTIATE = 0
 SMB1_NEGOTIATE = 0x72
 DIALECTS = {
@@ -23,12 +24,15 @@ DIALECTS = {
 
 
 def _message(data: bytes) -> bytes | None:
-    """The SMB message in ``data``: after a session header, or bare (SMB direct)."""
-    if len(data) >= 4 and data[0] == 0x81:  # a NetBIOS session request comes first
-        length = int.from_bytes(data[2:4], "big")
-        data = data[4 + length :]
-        if data[:1] == b"\x82" or data[:1] == b"\x85":
-            data = data[4:]
+    """The SMB message in ``data``: after a session header, or bare (SMB direct).
+
+    On port 139 the NetBIOS session request (0x81), its positive response
+    (0x82) or a keepalive (0x85) may come first; they are skipped.
+    """
+    for _ in range(3):
+        if len(data) < 4 or data[0] not in SESSION_CONTROL:
+            break
+        data = data[4 + int.from_bytes(data[2:4], "big") :]
     if data[:1] == b"\x00" and data[4:8] in (SMB1, SMB2, SMB3_TRANSFORM):
         return data[4:]
     if data[:4] in (SMB1, SMB2, SMB3_TRANSFORM):

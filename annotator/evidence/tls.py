@@ -117,8 +117,8 @@ def _hello_facts(hs: bytes, want: int, *, dtls: bool) -> dict | None:
         return None
     pos += 1 + sid_len
     if want == CLIENT_HELLO:
-        if dtls:  # cookie
-            if pos >= len(body) or body[pos] > 255:
+        if dtls:  # the cookie (empty in a first ClientHello)
+            if pos >= len(body):
                 return facts
             pos += 1 + body[pos]
         if pos + 2 > len(body):
@@ -137,18 +137,18 @@ def _hello_facts(hs: bytes, want: int, *, dtls: bool) -> dict | None:
 
 
 def _describe(kind: str, facts: dict, versions: dict[int, str]) -> Evidence:
+    protocol = "dtls" if versions is DTLS_VERSIONS else "tls"
     version = versions.get(facts.get("version_code", 0))
     fields: dict = {"handshake": kind}
     if version:
         fields["version"] = version
-    parts = [f"{version or versions[min(versions)].split()[0]} {kind}"]
+    parts = [f"{version or protocol.upper()} {kind}"]
     if "sni" in facts:
         fields["sni"] = facts["sni"]
         parts.append(f"SNI {facts['sni']}")
     if facts.get("alpn"):
         fields["alpn"] = facts["alpn"]
         parts.append("ALPN " + ",".join(facts["alpn"]))
-    protocol = "dtls" if versions is DTLS_VERSIONS else "tls"
     return Evidence(protocol, facts.get("sni"), ", ".join(parts), fields)
 
 
