@@ -7,7 +7,9 @@ public header with the version at byte 9.
 
 from __future__ import annotations
 
+from annotator.evidence import quic_initial
 from annotator.evidence.base import Context, Evidence
+from annotator.evidence.tls import CLIENT_HELLO, hello_facts
 
 V1 = 0x00000001
 V2 = 0x6B3343CF
@@ -111,8 +113,18 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
             if who == "client" and kind == "Initial" and name in ("v1", "v2") and len(data) < 1200:
                 continue  # a client's Initial is always padded to 1200 bytes
             label = "gQUIC" if name[0] in "QT" else "QUIC"
-            fields = {"quic_version": name, "packet_type": kind}
-            return Evidence("quic", None, f"{label} {name} {kind} from {who}", fields)
+            fields: dict = {"quic_version": name, "packet_type": kind}
+            detail = f"{label} {name} {kind} from {who}"
+            if who == "client" and kind == "Initial" and label == "QUIC":
+                hello = quic_initial.client_hello(data)
+                facts = hello_facts(hello, CLIENT_HELLO, dtls=False) if hello else None
+                if facts and "sni" in facts:
+                    fields["sni"] = facts["sni"]
+                    detail += f", SNI {facts['sni']}"
+                if facts and facts.get("alpn"):
+                    fields["alpn"] = facts["alpn"]
+                    detail += ", ALPN " + ",".join(facts["alpn"])
+            return Evidence("quic", fields.get("sni"), detail, fields)
     if _gquic_server_handshake(s2c) and not c2s:
         return Evidence(
             "quic", None, "gQUIC server handshake (REJ/SHLO)", {"quic_version": "gQUIC"}

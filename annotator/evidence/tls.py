@@ -96,7 +96,7 @@ def _parse_extensions(data: bytes, pos: int, facts: dict, *, server: bool) -> No
                     facts["version_code"] = max(known) if known[0] < 0xFE00 else min(known)
 
 
-def _hello_facts(hs: bytes, want: int, *, dtls: bool) -> dict | None:
+def hello_facts(hs: bytes, want: int, *, dtls: bool) -> dict | None:
     """Facts of the hello of type ``want`` at the start of handshake bytes ``hs``."""
     header = 12 if dtls else 4
     if len(hs) < header + 2 or hs[0] != want:
@@ -175,15 +175,15 @@ def check_tls(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
             else None
         )
     if c_ok and c2s[0] == HANDSHAKE:
-        facts = _hello_facts(_handshake_stream(c2s), CLIENT_HELLO, dtls=False)
+        facts = hello_facts(_handshake_stream(c2s), CLIENT_HELLO, dtls=False)
         if facts is not None:
             if s_ok and s2c[0] == HANDSHAKE:
-                server = _hello_facts(_handshake_stream(s2c), SERVER_HELLO, dtls=False)
+                server = hello_facts(_handshake_stream(s2c), SERVER_HELLO, dtls=False)
                 if server and "version_code" in server:
                     facts["version_code"] = server["version_code"]
             return _describe("ClientHello", facts, TLS_VERSIONS)
     if s_ok and s2c[0] == HANDSHAKE:
-        facts = _hello_facts(_handshake_stream(s2c), SERVER_HELLO, dtls=False)
+        facts = hello_facts(_handshake_stream(s2c), SERVER_HELLO, dtls=False)
         if facts is not None:
             return _describe("ServerHello", facts, TLS_VERSIONS)
     for data, ok in ((c2s, c_ok), (s2c, s_ok)):
@@ -236,7 +236,7 @@ def check_dtls(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     ):
         if _dtls_record_ok(data) and data[0] == HANDSHAKE:
             length = int.from_bytes(data[11:13], "big")
-            facts = _hello_facts(data[13 : 13 + length], want, dtls=True)
+            facts = hello_facts(data[13 : 13 + length], want, dtls=True)
             if facts is not None:
                 return _describe(kind, facts, DTLS_VERSIONS)
             if len(data) > 13 and data[13] == HELLO_VERIFY_REQUEST:

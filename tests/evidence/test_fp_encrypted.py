@@ -171,3 +171,63 @@ def test_ssh_banner_names_the_software() -> None:
 def test_ssh_like_text_is_not_ssh() -> None:
     assert tcp(b"SSH-3.0-x\r\n").protocol is None
     assert tcp(b"SSH-2.0-\r\n").protocol is None
+
+
+def test_quic_initial_keys_match_rfc_9001_appendix_a() -> None:
+    import hashlib
+    import hmac
+
+    from annotator.evidence.quic_initial import _expand_label
+
+    salt = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+    initial = hmac.new(salt, bytes.fromhex("8394c8f03e515708"), hashlib.sha256).digest()
+    client = _expand_label(initial, b"client in", 32)
+    assert client.hex() == "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea"
+    assert _expand_label(client, b"quic key", 16).hex() == "1f369613dd76d5467730efcbe3b1a22d"
+    assert _expand_label(client, b"quic iv", 12).hex() == "fa044b2f42a3fd3b46fb255c"
+    assert _expand_label(client, b"quic hp", 16).hex() == "9f50449e04a0e810283a1e9933adedd2"
+
+
+def protect_initial(hello: bytes, dcid: bytes) -> bytes:
+    """Build a client Initial carrying ``hello`` the way a QUIC client does."""
+    import hashlib
+    import hmac
+
+    ciphers = pytest.importorskip("cryptography.hazmat.primitives.ciphers")
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from annotator.evidence.quic_initial import _expand_label
+
+    salt = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+    client = _expand_label(hmac.new(salt, dcid, hashlib.sha256).digest(), b"client in", 32)
+    key, iv, hp = (
+        _expand_label(client, label, n)
+        for label, n in ((b"quic key", 16), (b"quic iv", 12), (b"quic hp", 16))
+    )
+    frames = b"\x06\x00" + bytes([0x40 | len(hello) >> 8, len(hello) & 0xFF]) + hello
+    pn = b"\x00\x00\x00\x02"
+    payload = frames + bytes(1162 - len(frames))  # padded so the datagram is 1200 bytes
+    length = len(pn) + len(payload) + 16
+    header = b"\xc3\x00\x00\x00\x01" + bytes([len(dcid)]) + dcid + b"\x00\x00"
+    header += bytes([0x40 | length >> 8, length & 0xFF]) + pn
+    nonce = (int.from_bytes(iv, "big") ^ 2).to_bytes(12, "big")
+    sealed = AESGCM(key).encrypt(nonce, payload, header)
+    pn_offset = len(header) - 4
+    sample = sealed[:16]
+    mask = (
+        ciphers.Cipher(ciphers.algorithms.AES(hp), ciphers.modes.ECB()).encryptor().update(sample)
+    )
+    first = bytes([header[0] ^ (mask[0] & 0x0F)])
+    protected_pn = bytes(b ^ m for b, m in zip(pn, mask[1:5], strict=True))
+    return first + header[1:pn_offset] + protected_pn + sealed
+
+
+def test_quic_initial_is_decrypted_for_sni_and_alpn() -> None:
+    hello = client_hello(sni=b"quic.example.org")[5:]  # the handshake message, no record
+    packet = protect_initial(hello, bytes.fromhex("8394c8f03e515708"))
+    assert len(packet) >= 1200
+    ev = udp(packet)
+    assert ev.protocol == "quic" and ev.server_name == "quic.example.org"
+    assert ev.fields["alpn"] == ["h2", "http/1.1"]
+    tampered = packet[:-1] + bytes([packet[-1] ^ 1])  # the AEAD tag no longer verifies
+    assert udp(tampered).server_name is None

@@ -67,3 +67,10 @@ def test_details_and_names_from_real_traffic_are_inert(shared: Path, registry) -
             for value in flows[column].dropna():
                 assert re.search(r"[\x00-\x1f\x7f]", value) is None, (name, value)
                 assert len(value) <= 200
+
+
+def test_quic_initial_sni_from_a_real_capture(shared: Path, registry) -> None:
+    flows = evidence_of(shared, registry, "quic-29.pcap")
+    quic = flows[flows["observed_protocol"] == "quic"]
+    assert "localhost" in set(quic["server_name"])
+    assert quic["evidence_detail"].str.contains("ALPN h3-29").any()

@@ -217,11 +217,11 @@ def test_mapping_targets_are_protocols_we_fingerprint() -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_server_names_agree_with_ndpi(reference_rows) -> None:
-    """The TLS SNI and HTTP Host we extract are the names nDPI saw."""
+    """The TLS and QUIC SNI and the HTTP Host we extract are the names nDPI saw."""
     pairs = [
         (theirs, ours)
         for ndpi, protocol, _, theirs, ours in reference_rows
-        if theirs and ours and protocol in ("tls", "http")
+        if theirs and ours and protocol in ("tls", "http", "quic")
     ]
     same = sum(theirs == ours for theirs, ours in pairs)
     print(f"\nserver names: {same}/{len(pairs)} agree with nDPI's Hostname/SNI")
