@@ -419,3 +419,8 @@ def test_pcapng_second_section_header_cut_short(tmp_path, engine):
     rows, reader = read(write(tmp_path, good + w.shb()[:10], "h.pcapng"), engine)
     assert len(rows) == 1
     assert reader.partial.reason == "truncated block header (10 of 12 bytes)"
+
+
+def test_a_file_shorter_than_a_magic_number_shows_only_its_bytes(tmp_path):
+    with pytest.raises(CaptureError, match=r"not a pcap or pcapng file \(starts with 0a 0d\)$"):
+        open_capture(write(tmp_path, b"\x0a\x0d"))

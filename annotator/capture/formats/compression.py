@@ -92,7 +92,7 @@ def _human(n: float) -> str:
 
 
 ASYNC_HASH_MIN = 1 << 20  # reads at least this large are hashed on the helper thread
-_MAX_PENDING = 3  # hash jobs queued before the reader waits (bounds memory)
+_MAX_PENDING = 16  # hash jobs queued before the reader waits (bounds memory)
 
 
 class _HashingRaw(io.RawIOBase):

@@ -3,7 +3,8 @@
 :func:`open_capture` detects the compression (by content), then the format
 (pcap or pcapng, by magic number), and returns a :class:`CaptureReader`.  Its
 :meth:`CaptureReader.batches` reads the decompressed stream in large buffers
-(:data:`DEFAULT_CHUNK_BYTES`) and walks the record headers of each buffer with
+(:data:`DEFAULT_CHUNK_BYTES`), a piece at a time (:data:`READ_PIECE`), and
+walks the record headers of each piece as soon as it is read with
 the compiled kernel (:mod:`.walk`) or its plain-Python twin (:mod:`.pywalk`),
 yielding :class:`~annotator.capture.columns.RecordBatch` objects.  A record
 that straddles two buffers is carried over to the next one, so memory stays
@@ -56,7 +57,7 @@ DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
 DEFAULT_CHUNK_RECORDS = 65536
 NUMBA_MIN_BYTES = 128 * 1024 * 1024
 NUMBA_MIN_RECORDS = 500_000
-READ_PIECE = 4 * 1024 * 1024  # decompressed bytes asked for per read call
+READ_PIECE = 1024 * 1024  # bytes read (and walked) at a time: about what stays in cache
 ENGINES = ("auto", "numba", "python")
 
 
@@ -131,7 +132,7 @@ class CaptureReader:
             if self._corrupt:
                 raise CaptureError(self.name, self._corrupt)
             raise CaptureError(self.name, f"{inside}empty" if inside else "empty file")
-        head = bytes(self._buf[:4])
+        head = bytes(self._buf[: min(4, self._end)])
         if head in PCAP_MAGICS:
             if self._end < FILE_HEADER_LEN:
                 raise CaptureError(
@@ -147,7 +148,10 @@ class CaptureReader:
                     self._pos += step
                     return walker
                 if status in (ST_END, ST_NEED) and not self._eof:
-                    self._refill(detail)
+                    if len(self._buf) - self._pos >= detail:
+                        self._fill(detail)
+                    else:
+                        self._refill(detail)
                     continue
                 why = walker.stop_reason(status, detail, self._end - self._pos, True)
                 raise CaptureError(self.name, f"{inside}unreadable pcapng section header: {why}")
@@ -156,30 +160,40 @@ class CaptureReader:
 
     # -- buffer --------------------------------------------------------------
 
-    def _refill(self, need: int) -> None:
-        """Move the unread tail to a fresh buffer and fill the rest from the stream.
+    def _fill(self, need: int) -> None:
+        """Read on into the free tail of the current buffer.
 
-        A fresh buffer (not reused) because batches already handed out keep
-        pointing into the old one.
+        Reads until ``need`` bytes lie after the read position (or the stream
+        ends), and at least one :data:`READ_PIECE` when there is room.  The
+        walk then runs over bytes just read, still in the CPU cache: walking
+        a whole 16 MiB buffer after filling it costs five times more, each
+        record header being a dependent load from memory.
         """
-        keep = self._end - self._pos
-        size = max(self._chunk_bytes, keep + need)
-        new = np.empty(size, np.uint8)
-        new[:keep] = self._buf[self._pos : self._end]
-        self._base += self._pos
-        filled = keep
-        view = memoryview(new)
-        while filled < size and not self._eof:
+        goal = min(len(self._buf), max(self._pos + need, self._end + READ_PIECE))
+        view = memoryview(self._buf)
+        while self._end < goal and not self._eof:
             try:
-                got = self._stream.readinto(view[filled : min(size, filled + READ_PIECE)])
+                got = self._stream.readinto(view[self._end : goal])
             except CorruptStream as exc:
                 self._corrupt, self._eof = exc.reason, True
                 break
             if got == 0:
                 self._eof = True
                 break
-            filled += got
-        self._buf, self._pos, self._end = new, 0, filled
+            self._end += got
+
+    def _refill(self, need: int) -> None:
+        """Move the unread tail to a fresh buffer and read on from the stream.
+
+        A fresh buffer (not reused) because batches already handed out keep
+        pointing into the old one; bytes once read are never overwritten.
+        """
+        keep = self._end - self._pos
+        new = np.empty(max(self._chunk_bytes, keep + need), np.uint8)
+        new[:keep] = self._buf[self._pos : self._end]
+        self._base += self._pos
+        self._buf, self._pos, self._end = new, 0, keep
+        self._fill(need)
 
     def _kernel_module(self) -> types.ModuleType:
         if self._kernels is not None:
@@ -229,6 +243,9 @@ class CaptureReader:
                 if status == ST_FULL:
                     break
                 if status in (ST_END, ST_NEED) and not self._eof:
+                    if len(self._buf) - self._pos >= detail:
+                        self._fill(detail)  # room left: the batch goes on in this buffer
+                        continue
                     if n:
                         break  # hand these out before the buffer is replaced
                     self._refill(detail)
