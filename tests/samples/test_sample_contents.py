@@ -78,7 +78,10 @@ def test_generator_is_deterministic_and_reproduces_the_committed_files(tmp_path:
     # The committed captures are what the committed script writes today.  (The gzip
     # stream itself depends on the zlib build, so compare what it decompresses to.)
     for name in ("mixed.pcap", "mixed.pcapng", "truncated.pcap"):
-        assert (outs[0] / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+        assert (outs[0] / name).read_bytes() == (SAMPLES / name).read_bytes(), (
+            f"samples/{name} is not what make_samples.py writes now; if scapy's output "
+            "changed on purpose, regenerate the samples and check samples/README.md"
+        )
     assert gzip.decompress((SAMPLES / "mixed.pcap.gz").read_bytes()) == MIXED.read_bytes()
 
 

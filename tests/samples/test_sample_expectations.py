@@ -44,7 +44,7 @@ EXPECTED = [
     ("udp", "10.20.30.41", 64890, "10.20.30.53", 53,
      "domain", "dns", None, "consistent", "confirmed-by-traffic", [], None),
     ("udp", "10.20.30.41", 60311, "198.51.100.30", 443,
-     "https", "quic", None, "consistent", "confirmed-by-traffic", [], None),
+     "https", "quic", "cdn.example.net", "consistent", "confirmed-by-traffic", [], None),
     ("udp", "10.20.30.42", 57005, "10.20.30.53", 53,
      "domain", "dns", None, "consistent", "confirmed-by-traffic", [], None),
     ("tcp", "10.20.30.57", 50522, "203.0.113.44", 443,
