@@ -154,3 +154,17 @@ def test_default_limits_are_documented():
     doc = compression.__doc__
     assert compression.DEFAULT_MAX_DECOMPRESSED == 64 * 1024**3 and "64 GiB" in doc
     assert compression.DEFAULT_MAX_RATIO == 1000 and "1000" in doc
+
+
+def test_default_guard_stops_a_real_zstd_bomb(tmp_path):
+    # A pcap header, one record claiming 255 MiB, then zeros: ~100 MiB of
+    # output from a few kilobytes.  The default limits refuse it past 64 MiB.
+    head = w.pcap_bytes([], snaplen=0) + struct.pack("<IIII", 0, 0, 255 << 20, 255 << 20)
+    comp = zstandard.ZstdCompressor().compressobj()
+    packed = comp.compress(head) + b"".join(comp.compress(bytes(1 << 20)) for _ in range(100))
+    packed += comp.flush()
+    assert len(packed) < 100_000
+    path = tmp_path / "bomb.pcap"
+    path.write_bytes(packed)
+    with pytest.raises(DecompressionBombError, match="exceeds 1000 times the compressed size"):
+        records(path)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -424,3 +426,16 @@ def test_pcapng_second_section_header_cut_short(tmp_path, engine):
 def test_a_file_shorter_than_a_magic_number_shows_only_its_bytes(tmp_path):
     with pytest.raises(CaptureError, match=r"not a pcap or pcapng file \(starts with 0a 0d\)$"):
         open_capture(write(tmp_path, b"\x0a\x0d"))
+
+
+def test_dash_reads_a_real_pipe(tmp_path):
+    data = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(frames(3000, 200))])
+    code = (
+        "from annotator.capture.formats import open_capture\n"
+        "with open_capture('-') as r:\n"
+        "    n = sum(len(b) for b in r.batches())\n"
+        "print(n, r.info.sha256, r.partial)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert proc.stdout.decode().split() == ["3000", hashlib.sha256(data).hexdigest(), "None"]
