@@ -87,9 +87,9 @@ def first_line(data: bytes, limit: int = 2048) -> bytes | None:
 
 def lines(data: bytes, limit: int = 64) -> list[bytes]:
     """Up to ``limit`` complete lines of ``data`` (a cut-off last line is dropped)."""
-    out = data.split(b"\n", limit)
-    if len(out) > limit or not data.endswith(b"\n"):
-        out = out[:-1]
+    # The last piece is what follows the final newline: empty, a line cut off by
+    # the capture limit, or the unsplit rest beyond ``limit`` lines.
+    out = data.split(b"\n", limit)[:-1]
     return [line[:-1] if line.endswith(b"\r") else line for line in out]
 
 

@@ -22,6 +22,7 @@ _candidates: dict[tuple[str, int, int], tuple[Fingerprint, ...]] = {}
 
 
 def _plan(transport: str, first_c2s: int, first_s2c: int) -> tuple[Fingerprint, ...]:
+    """The fingerprints whose first-byte sets admit either direction's first byte."""
     key = (transport, first_c2s, first_s2c)
     plan = _candidates.get(key)
     if plan is None:
