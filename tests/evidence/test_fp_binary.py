@@ -286,3 +286,35 @@ def test_a_query_to_port_53_is_dns_whatever_the_client_port() -> None:
     assert ev.protocol == "dns"
     answer = identify(b"", dns_query(), transport="udp", client_port=5353, server_port=40000)
     assert answer.protocol == "mdns"
+
+
+def netbios_name(name: str, suffix: int = 0x20) -> bytes:
+    """First-level encoding of a NetBIOS name (RFC 1001 section 14.1)."""
+    raw_name = name.upper().ljust(15).encode() + bytes([suffix])
+    letters = b"".join(bytes([0x41 + (b >> 4), 0x41 + (b & 0x0F)]) for b in raw_name)
+    return b"\x20" + letters + b"\x00"
+
+
+def test_netbios_datagram_and_session_request() -> None:
+    from scapy.layers.netbios import NBTDatagram
+
+    datagram = (
+        raw(NBTDatagram(SourceName="HOST1", DestinationName="WORKGROUP")) + b"\xffSMB%" + bytes(40)
+    )
+    ev = udp(datagram, port=138)
+    assert ev.protocol == "netbios-dgm" and ev.fields["netbios_name"] == "HOST1<00>"
+    names = netbios_name("FILESERVER") + netbios_name("CLIENT", 0x00)
+    request = b"\x81\x00" + struct.pack("!H", len(names)) + names
+    ev = tcp(request, b"\x82\x00\x00\x00", 139)
+    assert ev.protocol == "nbss" and ev.fields["netbios_name"] == "FILESERVER<20>"
+    # The SMB that follows the session request makes it SMB.
+    smb = raw(NBTSession() / SMB2_Header() / SMB2_Negotiate_Protocol_Request(Dialects=[0x0311]))
+    assert tcp(request + smb, b"\x82\x00\x00\x00", 139).protocol == "smb"
+
+
+def test_utp_connection_opening() -> None:
+    syn = b"\x41\x00\x12\x34" + os.urandom(12) + b"\x00\x01" + b"\x00\x00"
+    state = b"\x21\x00\x12\x34" + os.urandom(12) + b"\x56\x78" + b"\x00\x01"
+    assert udp(syn, state, 6881).fields["kind"] == "utp"
+    wrong_ack = state[:18] + b"\x00\x09"
+    assert udp(syn, wrong_ack, 6881).protocol is None
