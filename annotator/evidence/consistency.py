@@ -176,6 +176,7 @@ CONSISTENT_SERVICES: dict[str, frozenset[str]] = {
     "bittorrent": frozenset(),  # BitTorrent has no IANA assignment
     "wireguard": frozenset(),  # nor does WireGuard (51820 is unassigned)
     "openvpn": frozenset({"openvpn"}),
+    "ike": frozenset({"isakmp", "ipsec-nat-t"}),
     "kerberos": frozenset({"kerberos", "kerberos-iv"}),
     "ldap": frozenset({"ldap", "msft-gc", "ldap-admin"}),
     "syslog": frozenset({"syslog", "syslog-conn"}),

@@ -89,6 +89,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("stun", UDP, stun.check_stun, first_bytes(range(0x00, 0x40))),
     Fingerprint("stun", TCP, stun.check_stun),  # may be framed by a two-byte length
     Fingerprint("wireguard", UDP, vpn.check_wireguard, first_bytes(1, 2, 3, 4)),
+    Fingerprint("ike", UDP, vpn.check_ike),
     Fingerprint("openvpn", BOTH, vpn.check_openvpn, first_bytes(range(0, 7), 0x38, 0x40, 0x50)),
     Fingerprint("dhcp", UDP, dhcp.check_dhcp, first_bytes(range(1, 14))),
     Fingerprint("postgresql", TCP, databases.check_postgresql, first_bytes(0)),
@@ -154,6 +155,7 @@ PROTOCOLS: dict[str, str] = {
     "bittorrent": "BitTorrent",
     "wireguard": "WireGuard",
     "openvpn": "OpenVPN",
+    "ike": "IKE (IPsec key exchange)",
     "kerberos": "Kerberos",
     "ldap": "LDAP",
     "syslog": "Syslog",

@@ -1,4 +1,5 @@
-"""VPN tunnels that announce themselves: WireGuard and OpenVPN."""
+"""VPN tunnels that announce themselves: WireGuard, OpenVPN, and IKE (the key
+exchange of IPsec)."""
 
 from __future__ import annotations
 
@@ -109,3 +110,34 @@ def check_openvpn(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     if kind is None:
         return None
     return Evidence("openvpn", None, f"OpenVPN {kind}", {"message": kind})
+
+
+# IKE exchange types by major version (RFC 2408/2409 for v1, RFC 7296 for v2).
+IKE_EXCHANGES = {
+    0x10: {1: "Base", 2: "Main Mode", 4: "Aggressive Mode", 5: "Informational", 32: "Quick Mode"},
+    0x20: {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"},
+}
+NON_ESP_MARKER = b"\0\0\0\0"  # precedes IKE on the NAT-traversal port (RFC 3948)
+
+
+def _ike(data: bytes) -> str | None:
+    """The exchange of an IKE message whose length field fits the data."""
+    if data[:4] == NON_ESP_MARKER:
+        data = data[4:]
+    if len(data) < 28 or data[:8] == bytes(8) or data[17] not in IKE_EXCHANGES:
+        return None
+    exchange = IKE_EXCHANGES[data[17]].get(data[18])
+    length = int.from_bytes(data[24:28], "big")
+    if exchange is None or not 28 <= length <= len(data):
+        return None
+    if length < len(data) and data[length : length + 8] != data[:8]:
+        return None  # what follows must be the next message of the same exchange
+    return f"IKEv{data[17] >> 4} {exchange}"
+
+
+def check_ike(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
+    """IKEv1 or IKEv2 on either side, with or without the non-ESP marker."""
+    kind = _ike(c2s) or _ike(s2c)
+    if kind is None:
+        return None
+    return Evidence("ike", None, kind, {"version": kind[4], "exchange": kind[6:]})

@@ -318,3 +318,14 @@ def test_utp_connection_opening() -> None:
     assert udp(syn, state, 6881).fields["kind"] == "utp"
     wrong_ack = state[:18] + b"\x00\x09"
     assert udp(syn, wrong_ack, 6881).protocol is None
+
+
+def test_ike_sa_init_with_and_without_the_non_esp_marker() -> None:
+    payloads = os.urandom(200)
+    header = os.urandom(8) + bytes(8) + b"\x21\x20\x22\x08" + bytes(4)
+    message = header + struct.pack("!I", 28 + len(payloads)) + payloads
+    ev = udp(message, port=500)
+    assert ev.protocol == "ike" and ev.detail == "IKEv2 IKE_SA_INIT"
+    assert udp(b"\x00\x00\x00\x00" + message, port=4500).protocol == "ike"
+    too_long = header + struct.pack("!I", 5000) + payloads
+    assert udp(too_long, port=500).protocol is None

@@ -16,6 +16,8 @@ How nDPI's names map to ours (the part of ``MASTER.APP`` before the dot):
 * ``HTTP``, ``HTTP_Proxy``, ``HTTP_Connect`` -> http (a proxy speaks HTTP);
   our ``http2`` (cleartext preface or h2c upgrade) counts as http too;
 * ``SMBv1``, ``SMBv23`` -> smb; ``DHCPV6`` -> dhcp; ``FTP_CONTROL`` -> ftp;
+* ``IPSec`` -> ike: over UDP nDPI says IPSec for the key exchange (it also says
+  so for ESP in UDP, which we do not name, so those flows are not counted);
 * ``NetBIOS`` covers name, datagram and session service: our netbios-ns,
   netbios-dgm and nbss all count as NetBIOS;
 * everything else by the same name in lower case (``Kerberos`` -> kerberos).
@@ -74,6 +76,7 @@ NDPI_TO_OURS = {
     "BitTorrent": "bittorrent",
     "WireGuard": "wireguard",
     "OpenVPN": "openvpn",
+    "IPSec": "ike",
     "Kerberos": "kerberos",
     "LDAP": "ldap",
     "Syslog": "syslog",
@@ -90,7 +93,7 @@ FAMILY = {"http2": "http", "netbios-ns": "netbios", "netbios-dgm": "netbios", "n
 
 _LINE = re.compile(
     r"^\s+\d+\s+(TCP|UDP)\s+(\S+):(\d+)\s+<?->\s+(\S+):(\d+)\s+"
-    r"(?:\[VLAN: (\d+)\])?\[proto: [\d.]+/([^\]]+)\]"
+    r"(?:\[VLAN: (\d+)\])?\[proto: (?:\w+:)?[\d.]+/([^\]]+)\]"
 )
 
 
