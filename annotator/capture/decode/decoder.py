@@ -132,19 +132,23 @@ def _dispatch(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (e.g. a pseudowire).
     """
     net = pk.net[idx]
-    if (net == ETH_P_IPV4).all():  # the common case, without the set tests below
+    is_v4 = net == ETH_P_IPV4
+    if is_v4.all():  # the common case, without the tests below
         return idx, idx[:0]
-    is_v4 = np.isin(net, IPV4_CODES)
-    is_v6 = np.isin(net, IPV6_CODES)
+    for code in IPV4_CODES[1:]:
+        is_v4 |= net == code
+    is_v6 = net == IPV6_CODES[0]
+    for code in IPV6_CODES[1:]:
+        is_v6 |= net == code
     guess = (net == IP_BY_VERSION) | (net == MPLS_PAYLOAD)
     other = ~(is_v4 | is_v6 | guess)
     pk.finish_by(idx[other], KIND_OTHER, net[other], network_name)
-    v4, v6 = [idx[is_v4]], [idx[is_v6]]
+    v4, v6 = idx[is_v4], idx[is_v6]
     if guess.any():
         g = pk.need(idx[guess], 1, "truncated IP header")
         version = u8(pk.data, pk.at(g)) >> 4
         not_ip = (pk.net[g] == MPLS_PAYLOAD) & (version != 4) & (version != 6)
         pk.finish(g[not_ip], KIND_OTHER, "MPLS")
-        v6.append(g[~not_ip & (version == 6)])
-        v4.append(g[~not_ip & (version != 6)])
-    return np.sort(np.concatenate(v4)), np.sort(np.concatenate(v6))
+        v6 = np.concatenate([v6, g[~not_ip & (version == 6)]])
+        v4 = np.concatenate([v4, g[~not_ip & (version != 6)]])
+    return v4, v6

@@ -90,7 +90,7 @@ def walk_extensions(pk: Packets, idx: np.ndarray) -> np.ndarray:
         if after_v4.any():
             kept_v4 = pk.need(current[after_v4], EXTENSION_MIN, "truncated AH header")
             kept_v6 = pk.need(current[~after_v4], EXTENSION_MIN, "truncated IPv6 extension header")
-            current = np.sort(np.concatenate([kept_v4, kept_v6]))
+            current = np.concatenate([kept_v4, kept_v6])
         else:
             current = pk.need(current, EXTENSION_MIN, "truncated IPv6 extension header")
         at = pk.at(current)

@@ -48,12 +48,18 @@ VLAN_TYPES = (ETH_P_VLAN, ETH_P_QINQ, ETH_P_QINQ_OLD, ETH_P_QINQ_OLD2)
 MPLS_TYPES = (ETH_P_MPLS_UC, ETH_P_MPLS_MC)
 
 
-def _is_stacked(net: np.ndarray) -> np.ndarray:
-    """Which network codes are one of the headers this module walks."""
-    stacked = net <= ETH_MAX_LENGTH
-    for value in (*VLAN_TYPES, *MPLS_TYPES, ETH_P_PPPOE_SESS):
-        stacked |= net == value
-    return stacked
+#: What each EtherType is to the walk: 0 not stacked, else one of the codes below.
+NOT_STACKED, VLAN, MPLS, PPPOE, LLC = 0, 1, 2, 3, 4
+STACK_ROLE = np.zeros(0x10000, dtype=np.uint8)
+STACK_ROLE[: ETH_MAX_LENGTH + 1] = LLC
+STACK_ROLE[list(VLAN_TYPES)] = VLAN
+STACK_ROLE[list(MPLS_TYPES)] = MPLS
+STACK_ROLE[ETH_P_PPPOE_SESS] = PPPOE
+
+
+def _role(net: np.ndarray) -> np.ndarray:
+    """The :data:`STACK_ROLE` of each network code (codes past 0xFFFF are never stacked)."""
+    return STACK_ROLE[np.where(net <= 0xFFFF, net, 0xFFFF)]
 
 
 def _vlan(pk: Packets, idx: np.ndarray) -> None:
@@ -112,24 +118,17 @@ def walk_tags(pk: Packets, idx: np.ndarray) -> np.ndarray:
     """
     current = idx
     for _ in range(MAX_LAYERS):
-        current = current[_is_stacked(pk.net[current])]
-        if not len(current):
+        role = _role(pk.net[current])
+        stacked = role != NOT_STACKED
+        if not stacked.any():
             break
-        net = pk.net[current]
-        vlan = np.isin(net, VLAN_TYPES)
-        mpls = np.isin(net, MPLS_TYPES)
-        pppoe = net == ETH_P_PPPOE_SESS
-        llc = net <= ETH_MAX_LENGTH
-        if vlan.any():
-            _vlan(pk, current[vlan])
-        if mpls.any():
-            _mpls(pk, current[mpls])
-        if pppoe.any():
-            _pppoe(pk, current[pppoe])
-        if llc.any():
-            _llc(pk, current[llc])
+        current, role = current[stacked], role[stacked]
+        for value, walk in ((VLAN, _vlan), (MPLS, _mpls), (PPPOE, _pppoe), (LLC, _llc)):
+            sel = current[role == value]
+            if len(sel):
+                walk(pk, sel)
         current = current[pk.cols["kind"][current] == PENDING]
     else:
-        current = current[_is_stacked(pk.net[current])]
+        current = current[_role(pk.net[current]) != NOT_STACKED]
         pk.finish(current, KIND_UNDECODABLE, "link-layer header stack too long")
     return idx[pk.cols["kind"][idx] == PENDING]
