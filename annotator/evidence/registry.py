@@ -119,6 +119,8 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("irc", TCP, chat.check_irc, first_bytes(b"NUCP:")),
     Fingerprint("xmpp", TCP, chat.check_xmpp, first_bytes(b"<")),
     Fingerprint("syslog", BOTH, syslog.check_syslog, first_bytes(b"<", DIGITS)),
+    # Last: a bare login prompt, once every text protocol has had its say.
+    Fingerprint("telnet", TCP, telnet.check_telnet_login, first_bytes(range(0x20, 0x7F), b"\r\n")),
 )
 
 #: Every protocol id a fingerprint can report, with its display name.

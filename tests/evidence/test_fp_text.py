@@ -196,3 +196,12 @@ def test_redis_commands_and_auth() -> None:
     assert ev.credentials is True
     assert_secret_not_kept(ev)
     assert tcp(b"*2\r\n$5\r\nPING\r\n").protocol is None  # the declared length must fit
+
+
+def test_bare_login_prompt_without_negotiation() -> None:
+    ev = tcp(b"admin\r\n" + SECRET.encode() + b"\r\n", b"\r\nRouter OS v2\r\nLogin: ", 23)
+    assert ev.protocol == "telnet" and ev.credentials is True
+    assert_secret_not_kept(ev)
+    # Not for a greeting that another text protocol explains.
+    assert tcp(b"USER bob\r\n", b"220 FTP server\r\nLogin: ", 21).protocol == "ftp"
+    assert tcp(b"", b"Welcome to the service\r\n", 2323).protocol is None
