@@ -307,3 +307,22 @@ def test_labels_only_grow_within_one_decoder():
     assert first.labels == ["ARP"]
     assert second.labels[: len(first.labels)] == first.labels
     assert second["label"].tolist() == [1, 0]
+
+
+def test_label_vocabulary_is_bounded_for_hostile_input():
+    from annotator.capture.decode.labels import MAX_LABELS, OVERFLOW_LABEL, Vocabulary
+
+    vocab = Vocabulary()
+    indices = [vocab.intern(f"EtherType 0x{i:05x}") for i in range(MAX_LABELS + 10)]
+    assert len(vocab) == MAX_LABELS + 1
+    assert vocab.names[indices[-1]] == OVERFLOW_LABEL
+    assert indices[:MAX_LABELS] == list(range(MAX_LABELS))
+    assert vocab.intern("EtherType 0x00003") == 3
+
+
+def test_many_distinct_ethertypes_in_one_batch():
+    frames = [ethernet(bytes(30), 0x1000 + i) for i in range(3000)]
+    batch = decode(frames)
+    assert set(batch["kind"].tolist()) == {KIND_OTHER}
+    assert len(set(batch["label"].tolist())) == 3000
+    assert label(batch, 2999) == f"EtherType 0x{0x1000 + 2999:04x}"
