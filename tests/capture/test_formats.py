@@ -439,3 +439,13 @@ def test_dash_reads_a_real_pipe(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
                           timeout=120, check=True)  # fmt: skip
     assert proc.stdout.decode().split() == ["3000", hashlib.sha256(data).hexdigest(), "None"]
+
+
+def test_pcapng_interface_flood_is_cut_off(tmp_path, monkeypatch):
+    from annotator.capture.formats import pcapng
+
+    monkeypatch.setattr(pcapng, "MAX_INTERFACES", 3)
+    blob = w.shb() + w.idb(1) + w.epb(0, 1, b"a" * 20) + w.idb(1) * 3 + w.epb(2, 2, b"b" * 20)
+    rows, reader = read(write(tmp_path, blob, "f.pcapng"), "python")
+    assert [r[4] for r in rows] == [b"a" * 20]
+    assert reader.partial.reason == "more than 3 interfaces in one section"

@@ -23,7 +23,8 @@ Every other block type (name resolution, statistics, secrets, custom, ...) is
 skipped.  A block whose length lies (below 12, not a multiple of 4, trailing
 length different, beyond :data:`MAX_BLOCK`, past the end of the file) ends the
 read with a partial result; so does a packet that names an interface its
-section never described.
+section never described, and a section describing more than
+:data:`MAX_INTERFACES` interfaces (which would only serve to exhaust memory).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ ST_BAD_SHB = 100  # status of the Python-level checks below (never from a kernel
 ST_BAD_VERSION = 101
 ST_SHORT_IDB = 102
 ST_SHORT_SHB = 103
+ST_TOO_MANY_INTERFACES = 104
+MAX_INTERFACES = 65536  # per section; real captures have a handful, a hostile one millions
 
 
 @dataclass
@@ -189,6 +192,8 @@ class PcapngWalker:
         (blen,) = struct.unpack_from(order + "I", buf, pos + 4)
         if blen < 20:
             return 0, ST_SHORT_IDB, blen
+        if len(self.interfaces) >= MAX_INTERFACES:
+            return 0, ST_TOO_MANY_INTERFACES, MAX_INTERFACES
         link, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
         iface = Interface(link_type=link, snaplen=snaplen)
         self._read_options(iface, bytes(buf[pos + 16 : pos + blen - 4]), order)
@@ -268,6 +273,8 @@ class PcapngWalker:
             return f"unsupported pcapng version {detail >> 16}.{detail & 0xFFFF}"
         if status == ST_SHORT_SHB:
             return f"section header block too short ({detail} bytes)"
+        if status == ST_TOO_MANY_INTERFACES:
+            return f"more than {detail} interfaces in one section"
         if status == ST_SHORT_IDB:
             return f"interface description block too short ({detail} bytes)"
         return f"unreadable block (status {status})"  # pragma: no cover - all statuses named above
