@@ -7,9 +7,11 @@ in capture order, up to a limit.
 
 Only packets of flows that still need bytes are touched, and the selection is
 vectorized: a segmented running sum of payload lengths says how many bytes of
-each packet still fit.  The bytes are gathered with one fancy index into the
-batch buffer and cut into one ``bytes`` object per flow piece -- a Python step
-per flow, never per packet.
+each packet still fit.  The kept pieces -- a flow's first few segments, so
+their number is bounded by the flows, not the packets -- are gathered either
+with one fancy index over the batch buffer (short pieces) or joined as buffer
+slices (long pieces, where a per-byte index would cost ~30x more), then cut
+into one ``bytes`` object per flow piece.
 
 TCP is taken in capture order: retransmitted or reordered segments are not
 reassembled, so a retransmission early in a connection repeats bytes.  That is
