@@ -8,7 +8,7 @@ public header with the version at byte 9.
 from __future__ import annotations
 
 from annotator.evidence import quic_initial
-from annotator.evidence.base import Context, Evidence
+from annotator.evidence.base import Context, Evidence, is_hostname
 from annotator.evidence.tls import CLIENT_HELLO, hello_facts
 
 V1 = 0x00000001
@@ -49,6 +49,24 @@ def _gquic_server_handshake(data: bytes) -> bool:
         return False
     window = data[9:48]
     return b"REJ\x00" in window or b"SHLO" in window
+
+
+def _chlo_sni(data: bytes) -> str | None:
+    """The SNI tag of a cleartext gQUIC CHLO handshake message: "CHLO", a tag
+    count, (tag, end offset) pairs, then the values end to end."""
+    pos = data.find(b"CHLO", 0, 80)
+    if pos < 0 or pos + 8 > len(data):
+        return None
+    count = int.from_bytes(data[pos + 4 : pos + 6], "little")
+    values = pos + 8 + 8 * count
+    start = 0
+    for entry in range(pos + 8, min(values, len(data) - 7), 8):
+        end = int.from_bytes(data[entry + 4 : entry + 8], "little")
+        if data[entry : entry + 4] == b"SNI\x00" and start < end <= len(data) - values:
+            name = data[values + start : values + end].decode("ascii", "replace")
+            return name.lower() if is_hostname(name) else None
+        start = end
+    return None
 
 
 def _long_header(data: bytes) -> tuple[str, str] | None:
@@ -106,7 +124,12 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     for data, who in ((c2s, "client"), (s2c, "server")):
         legacy = _gquic_legacy(data)
         if legacy:
-            return Evidence("quic", None, f"gQUIC {legacy}", {"quic_version": legacy})
+            fields = {"quic_version": legacy}
+            sni = _chlo_sni(data) if who == "client" else None
+            if sni:
+                fields["sni"] = sni
+            detail = f"gQUIC {legacy}" + (f" CHLO, SNI {sni}" if sni else "")
+            return Evidence("quic", sni, detail, fields)
         found = _long_header(data)
         if found:
             name, kind = found

@@ -150,6 +150,16 @@ def test_google_quic_legacy_header() -> None:
     assert ev.protocol == "quic" and ev.fields["quic_version"] == "Q043"
 
 
+def test_google_quic_chlo_gives_the_sni() -> None:
+    values = b"\x00" * 8 + b"video.example.com" + b"Q043"
+    tags = struct.pack("<4sI4sI4sI", b"PAD\x00", 8, b"SNI\x00", 25, b"VER\x00", 29)
+    chlo = b"CHLO" + struct.pack("<HH", 3, 0) + tags + values
+    packet = b"\x0d" + bytes(range(8)) + b"Q043" + b"\x01" + bytes(12) + chlo + bytes(900)
+    ev = udp(packet)
+    assert ev.server_name == "video.example.com"
+    assert ev.detail == "gQUIC Q043 CHLO, SNI video.example.com"
+
+
 def test_quic_version_negotiation_from_the_server() -> None:
     # The client tried a version the server does not know (a greased one); the
     # server lists its own and echoes the connection ids swapped.
