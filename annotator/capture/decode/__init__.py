@@ -22,9 +22,11 @@ was named, e.g. 1 for ICMP), so the other-traffic table can use them too.
 Every packet ends in exactly one kind: a flow packet, other traffic (named:
 "ARP", "ICMP", "GRE", "EtherType 0x88b5", ...), or undecodable (with a short
 reason: "truncated IPv4 header", "bad IP version 7", "unsupported link type
-147 (USER0)", ...).  A later fragment whose first fragment was never seen is
-other traffic "IPv4 fragment, first fragment not seen" (or IPv6).  Tunnels are
-not entered: only the outermost transport counts.
+147 (USER0)", ...).  A later fragment of a TCP/UDP/SCTP/DCCP datagram whose
+first fragment was not seen earlier in the capture or in the same batch (or
+was itself undecodable) is other traffic "IPv4 fragment, first fragment not
+seen" (or IPv6); a later fragment of another protocol keeps that protocol's
+name.  Tunnels are not entered: only the outermost transport counts.
 """
 
 from __future__ import annotations
