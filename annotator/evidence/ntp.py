@@ -32,15 +32,15 @@ def _control_request(data: bytes) -> bool:
 
 def _private_request(data: bytes) -> bool:
     """An ntpdc private request (mode 7, as in "monlist"): response and more bits
-    clear, version 2-4, no sequence, implementation 0, 2 or 3, a small request
-    code, and the error and must-be-zero nibbles zero."""
+    clear, version 2-4, no sequence, implementation 2 or 3 (the ntpd daemons), a
+    small non-zero request code, and the error and must-be-zero nibbles zero."""
     return (
         len(data) >= 8
         and data[0] & 0xC7 == 7
         and 2 <= (data[0] >> 3) & 7 <= 4
         and data[1] == 0
-        and data[2] in (0, 2, 3)
-        and data[3] < 50
+        and data[2] in (2, 3)
+        and 0 < data[3] < 50
         and data[4] & 0xF0 == 0
         and data[6] & 0xF0 == 0
     )
