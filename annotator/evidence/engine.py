@@ -4,6 +4,7 @@ table (:func:`fingerprint_flows`)."""
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ _BY_TRANSPORT: dict[str, tuple[Fingerprint, ...]] = {
     for transport in ("tcp", "udp")
 }
 NO_BYTE = 256  # stands for the first byte of an empty direction
+MAX_DETAIL = 200  # characters: the detail is one short line in a report
 
 # (transport, first c2s byte, first s2c byte) -> the fingerprints worth calling.
 _candidates: dict[tuple[str, int, int], tuple[Fingerprint, ...]] = {}
@@ -75,7 +77,11 @@ def identify(
     if found is None and s2c:
         swapped = Context(ctx.transport, ctx.server_port, ctx.client_port, ctx.server_ip)
         found = _run(s2c, c2s, swapped)
-    return found or UNKNOWN
+    if found is None:
+        return UNKNOWN
+    if found.detail is not None and len(found.detail) > MAX_DETAIL:
+        found = replace(found, detail=found.detail[: MAX_DETAIL - 3] + "...")
+    return found
 
 
 def fingerprint_flows(

@@ -156,3 +156,12 @@ def test_random_payloads_are_not_named() -> None:
         if ev.protocol is not None:
             named.append(ev.detail)
     assert named == []
+
+
+def test_the_detail_stays_one_short_line() -> None:
+    host = ".".join(["a" * 60] * 4)
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    ev = identify(
+        request, b"HTTP/1.1 200 OK\r\n\r\n", transport="tcp", client_port=1, server_port=80
+    )
+    assert ev.protocol == "http" and len(ev.detail) <= 200 and "\n" not in ev.detail
