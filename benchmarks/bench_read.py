@@ -76,7 +76,31 @@ def walk_only(path: Path, kernels: object, piece: int = 1 << 20) -> tuple[int, f
     return total, spent
 
 
+def _tiny_walk_args() -> tuple:
+    out = [np.empty(4, d) for d in (np.int64, np.uint32, np.uint32, np.uint32, np.uint32)]
+    return (np.zeros(64, np.uint8), 0, 64, False, 16, 1 << 28, *out, 0, 4)
+
+
+STARTUP_PROBE = """
+import time
+import numpy as np
+t = time.perf_counter()
+from annotator.capture.formats import walk
+t1 = time.perf_counter()
+buf = np.zeros(64, np.uint8)
+out = [np.empty(4, d) for d in (np.int64, np.uint32, np.uint32, np.uint32, np.uint32)]
+walk.walk_pcap(buf, 0, 64, False, 16, 1 << 28, *out, 0, 4)
+t2 = time.perf_counter()
+print(f"import {t1 - t:.2f} s + first call {t2 - t1:.2f} s")
+"""
+
+
 def rss_mb() -> float:
+    """Peak resident memory of this process image (VmHWM; ru_maxrss would carry
+    the parent's peak across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -99,6 +123,10 @@ def main() -> None:
     ap.add_argument("--engine", default="auto", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.read:
+        if args.engine == "numba":  # start-up is reported apart, by STARTUP_PROBE
+            from annotator.capture.formats import walk
+
+            walk.walk_pcap(*_tiny_walk_args())
         n, dt = read_all(args.read, args.engine)
         print(n, dt, rss_mb())
         return
@@ -110,13 +138,13 @@ def main() -> None:
         mb = path.stat().st_size / 1e6
         print(f"generated {path} ({mb:.0f} MB) in {time.perf_counter() - t:.1f} s")
     size = path.stat().st_size
-    t = time.perf_counter()
-    from annotator.capture.formats import walk
-
-    print(f"numba kernel import (cached compile): {time.perf_counter() - t:.2f} s")
     read_all(path, "numba")  # warm the page cache and the kernel cache
+    startup = subprocess.run(
+        [sys.executable, "-c", STARTUP_PROBE], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"numba start-up in a fresh process (kernel cached on disk): {startup}")
     for engine in ("numba", "python"):
-        # a child process per engine, so peak RSS is the reader's own
+        # a fresh child process per engine, so peak RSS is the reader's own
         out = subprocess.run(
             [sys.executable, __file__, "--read", str(path), "--engine", engine],
             check=True, capture_output=True, text=True,
@@ -124,7 +152,9 @@ def main() -> None:
         n, dt, rss = int(out[0]), float(out[1]), float(out[2])
         print(f"{engine:7s} {n:,} records in {dt:.2f} s = {n / dt / 1e6:.2f} M records/s "
               f"({size / dt / 1e6:.0f} MB/s), peak RSS {rss:.0f} MB")  # fmt: skip
-    from annotator.capture.formats import pywalk
+    n, dt = read_all(path, "numba")  # this process is warm: allocator, kernel, page cache
+    print(f"numba, warm process: {n / dt / 1e6:.2f} M records/s ({size / dt / 1e6:.0f} MB/s)")
+    from annotator.capture.formats import pywalk, walk
 
     for name, kernels in (("numba", walk), ("python", pywalk)):
         n, dt = walk_only(path, kernels)
