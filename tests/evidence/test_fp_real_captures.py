@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import annotator
 from annotator.evidence import fingerprint_flows
 
 pytestmark = pytest.mark.shared
@@ -16,16 +17,11 @@ pytestmark = pytest.mark.shared
 @pytest.fixture(scope="module")
 def registry(shared: Path):
     """The full IANA registry (the flow stage uses it to pick the server side)."""
-    from annotator.registry.loaders import load_registry
-
-    return load_registry(shared / "iana" / "service-names-port-numbers.xml")
+    return annotator.load_registry(shared / "iana" / "service-names-port-numbers.xml")
 
 
 def evidence_of(shared: Path, registry, name: str):
-    pytest.importorskip("annotator.flows.read")
-    from annotator.flows.read import read_flows
-
-    table = read_flows(shared / "captures" / "labeled" / "pcap" / name, registry=registry)
+    table = annotator.read_flows(shared / "captures" / "labeled" / "pcap" / name, registry=registry)
     out = fingerprint_flows(table.flows, table.payload_c2s, table.payload_s2c)
     return table.flows.join(out)
 

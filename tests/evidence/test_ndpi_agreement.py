@@ -1,7 +1,7 @@
 """Agreement with nDPI, the reference peer, on the real captures in ../shared.
 
 Every capture in ``captures/labeled/pcap`` is read with the project's own flow
-stage; each flow's first payload bytes are fingerprinted and the result is
+stage (``annotator.read_flows``, with the full IANA registry from ../shared); each flow's first payload bytes are fingerprinted and the result is
 compared with nDPI's verdict for the same flow (same transport, same two
 endpoints, same VLAN), counting only the lines nDPI marks ``Confidence: DPI``.  A flow
 counts when nDPI names a protocol this project fingerprints and the evidence
@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import annotator
 from annotator.evidence import PROTOCOLS, fingerprint_flows
 
 NDPI_TO_OURS = {
@@ -129,12 +130,10 @@ Row = tuple[str, str | None, str, str | None, str | None]
 def compare_capture(pcap: Path, result: Path, registry) -> list[Row]:
     """(nDPI name, our protocol, capture, nDPI's host name, our server name) for
     every flow nDPI classified by DPI."""
-    from annotator.flows.read import read_flows
-
     verdicts = ndpi_verdicts(result)
     if not verdicts:
         return []
-    table = read_flows(pcap, registry=registry)
+    table = annotator.read_flows(pcap, registry=registry)
     flows = table.flows
     evidence = fingerprint_flows(flows, table.payload_c2s, table.payload_s2c)
     seen: set = set()
@@ -182,10 +181,7 @@ def agreement(rows: list[Row]) -> tuple[int, int, Counter, Counter]:
 
 @pytest.fixture(scope="module")
 def reference_rows(shared: Path) -> list[Row]:
-    pytest.importorskip("annotator.flows.read")
-    from annotator.registry.loaders import load_registry
-
-    registry = load_registry(shared / "iana" / "service-names-port-numbers.xml")
+    registry = annotator.load_registry(shared / "iana" / "service-names-port-numbers.xml")
     pcaps = sorted((shared / "captures" / "labeled" / "pcap").iterdir())
     results = shared / "captures" / "labeled" / "ndpi-results"
     rows = []
