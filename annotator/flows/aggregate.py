@@ -13,8 +13,9 @@ across batches.  Per batch, everything is vectorized:
    handshake, first payload bytes);
 4. a key's first segment continues its live flow when there is one; a key's
    last segment becomes live; everything else is finished;
-5. live flows idle for longer than their timeout (measured against the
-   latest timestamp read so far) are finished and released.
+5. live flows idle for longer than their timeout (measured against a clock
+   that follows the median timestamp of each batch, so a single corrupt
+   timestamp cannot expire everything) are finished and released.
 
 Memory therefore grows with the number of live flows, never with packets.
 Flows are kept in canonical orientation (endpoint ``A`` is the lower one);
@@ -344,7 +345,9 @@ class FlowAggregator:
         merged = concat([live, take(r, fresh & last_of_grp)])
         keep = np.ones(len(merged["h"]), dtype=bool)
         keep[slot[found & ~seg_cont[last_of_grp]]] = False
-        self.now = max(self.now, int(ts.max()))
+        # The clock for expiry is the batch's median timestamp, so one corrupt
+        # far-future timestamp cannot expire every live flow at once.
+        self.now = max(self.now, int(np.median(ts)))
         proto_m = (merged["small"] >> np.uint64(48)).astype(np.uint8)
         keep &= (self.now - merged["last_ts"]) <= self.timeout_ns[proto_m]
         if not keep.all():

@@ -247,3 +247,11 @@ def test_payload_without_handshake_is_kept_until_port_rules_decide():
         flows, c2s, s2c = flows_of(pk, batches=cuts)
         assert flows.iloc[0].direction_basis == "port-class"
         assert (c2s[0], s2c[0]) == (b"c" * 2048, b"s" * 512)
+
+
+def test_a_corrupt_far_future_timestamp_does_not_split_other_flows():
+    pk = [udp(C, 40000, S, 53, 1.0 + i) for i in range(10)]
+    pk.insert(5, udp(C, 40001, S, 53, 4e9))  # one record with a timestamp in 2096
+    for cuts in ([], [3], [8]):
+        flows, _, _ = flows_of(pk, batches=cuts)
+        assert sorted(flows.packets.tolist()) == [1, 10], cuts
