@@ -1,11 +1,12 @@
 """Agreement with nDPI, the reference peer, on the real captures in ../shared.
 
 Every capture in ``captures/labeled/pcap`` is read with the project's own flow
-stage (``annotator.read_flows``, with the full IANA registry from ../shared); each flow's first payload bytes are fingerprinted and the result is
-compared with nDPI's verdict for the same flow (same transport, same two
-endpoints, same VLAN), counting only the lines nDPI marks ``Confidence: DPI``.  A flow
-counts when nDPI names a protocol this project fingerprints and the evidence
-stage names one too; the observed protocol must agree for at least 95% of them.
+stage (``annotator.read_flows``, with the full IANA registry from ../shared);
+each flow's first payload bytes are fingerprinted and the result is compared
+with nDPI's verdict for the same flow (same transport, same two endpoints, same
+VLAN), counting only the lines nDPI marks ``Confidence: DPI``.  A flow counts
+when nDPI names a protocol this project fingerprints and the evidence stage
+names one too; the observed protocol must agree for at least 95% of them.
 
 How nDPI's names map to ours (the part of ``MASTER.APP`` before the dot):
 
