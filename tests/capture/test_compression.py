@@ -168,3 +168,11 @@ def test_default_guard_stops_a_real_zstd_bomb(tmp_path):
     path.write_bytes(packed)
     with pytest.raises(DecompressionBombError, match="exceeds 1000 times the compressed size"):
         records(path)
+
+
+def test_xz_asking_for_a_huge_dictionary_is_refused(tmp_path):
+    filters = [{"id": lzma.FILTER_LZMA2, "dict_size": 1536 << 20}]  # 1.5 GiB
+    path = tmp_path / "greedy.xz"
+    path.write_bytes(lzma.compress(capture_bytes(10), format=lzma.FORMAT_XZ, filters=filters))
+    with pytest.raises(CaptureError, match=r"corrupt xz data \(Memory usage limit"):
+        open_capture(path)

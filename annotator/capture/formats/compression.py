@@ -35,6 +35,10 @@ partial result: an analyst should know the input was refused, and can lift the
 limits with ``--no-bomb-guard`` on the command line or ``None`` here).  Either
 limit set to ``None`` is off.
 
+The decoders' own memory is capped too (:data:`DECODER_MEMORY_LIMIT`): an xz
+or zstd file can ask for a gigabyte-sized dictionary, and one that asks for
+more than 256 MiB is refused as corrupt instead of exhausting memory.
+
 Corrupt or truncated compressed data is not an error of the whole capture: the
 records decompressed before the damage are kept, and the reader reports a
 partial result at that point.
@@ -42,6 +46,7 @@ partial result at that point.
 
 from __future__ import annotations
 
+import _compression  # the stdlib's decompressing reader behind gzip, bz2 and lzma files
 import bz2
 import contextlib
 import gzip
@@ -62,6 +67,9 @@ from annotator.errors import CaptureError, DecompressionBombError
 DEFAULT_MAX_DECOMPRESSED = 64 * 1024**3  # 64 GiB
 DEFAULT_MAX_RATIO = 1000.0
 RATIO_FLOOR = 64 * 1024**2  # the ratio is only judged past 64 MiB of output
+# Memory a decoder may take for its window/dictionary (xz and zstd let the file
+# ask for gigabytes); 256 MiB covers every standard preset and zstd --long=28.
+DECODER_MEMORY_LIMIT = 256 * 1024**2
 
 #: Leading bytes of each supported compression format.
 COMPRESSION_MAGIC: dict[str, bytes] = {
@@ -231,9 +239,15 @@ class ByteStream:
         elif self.compression == "bzip2":
             self._inner = bz2.BZ2File(self.raw, mode="rb")
         elif self.compression == "xz":
-            self._inner = lzma.LZMAFile(self.raw, mode="rb")  # noqa: SIM115 - closed in close()
+            # LZMAFile offers no memory limit; its reader with a limited decompressor does.
+            self._inner = io.BufferedReader(
+                _compression.DecompressReader(
+                    self.raw, lzma.LZMADecompressor, trailing_error=lzma.LZMAError,
+                    memlimit=DECODER_MEMORY_LIMIT,
+                )
+            )  # fmt: skip
         else:
-            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+            dctx = zstandard.ZstdDecompressor(max_window_size=DECODER_MEMORY_LIMIT)
             self._inner = dctx.stream_reader(self.raw, read_across_frames=True, closefd=False)
 
     def readinto(self, view: memoryview) -> int:
