@@ -9,7 +9,7 @@ VLAN id.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 
 import numpy as np
 import pandas as pd
@@ -62,20 +62,31 @@ def format_addresses(hi: np.ndarray, lo: np.ndarray, v4: np.ndarray) -> np.ndarr
     """Text form of 128-bit addresses, formatted once per distinct address.
 
     IPv4 addresses (``v4`` True, stored IPv4-mapped) become dotted quads;
-    others the compressed IPv6 form.
+    others the compressed IPv6 form of RFC 5952 (the C library's
+    ``inet_ntop``, as tshark prints them).
     """
     n = len(hi)
     if n == 0:
         return np.empty(0, dtype=object)
     key = np.empty((n, 3), dtype=np.uint64)
     key[:, 0], key[:, 1], key[:, 2] = hi, lo, v4
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    text = np.empty(len(uniq), dtype=object)
-    for i, (h, lo_, is4) in enumerate(uniq.tolist()):
-        if is4:
-            text[i] = str(ipaddress.IPv4Address(lo_ & 0xFFFFFFFF))
+    rows = np.ascontiguousarray(key).view(np.dtype((np.void, 24))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    text = np.empty(len(first), dtype=object)
+    is4 = v4[first].astype(bool)
+    ntop = socket.inet_ntop
+    for mask, family, width in ((is4, socket.AF_INET, 4), (~is4, socket.AF_INET6, 16)):
+        at = np.flatnonzero(mask)
+        if len(at) == 0:
+            continue
+        src = first[at]
+        if width == 4:
+            raw = (lo[src] & np.uint64(0xFFFFFFFF)).astype(">u4").tobytes()
         else:
-            text[i] = ipaddress.IPv6Address((h << 64) | lo_).compressed
+            both = np.empty((len(src), 2), dtype=">u8")
+            both[:, 0], both[:, 1] = hi[src], lo[src]
+            raw = both.tobytes()
+        text[at] = [ntop(family, raw[k : k + width]) for k in range(0, len(raw), width)]
     return text[inverse.reshape(-1)]
 
 
