@@ -1,8 +1,9 @@
 """Streaming flow aggregation: packet columns into bidirectional flows.
 
 :class:`FlowAggregator` takes one :class:`~annotator.capture.columns.PacketBatch`
-at a time and keeps a table of *live* flows (numpy columns, sorted by key hash)
-across batches.  Per batch, everything is vectorized:
+at a time and keeps a table of *live* flows across batches
+(:class:`~annotator.flows.live.LiveTable`: numpy columns in slots, with a
+sorted hash index).  Per batch, everything is vectorized:
 
 1. flow packets get a canonical key (:mod:`annotator.flows.keys`) and are
    sorted by it, stably, so each key's packets stay in capture order;
@@ -40,7 +41,9 @@ from annotator.capture.columns import (
     PacketBatch,
 )
 from annotator.errors import UsageError
+from annotator.flows.flowcols import Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
+from annotator.flows.live import LiveTable
 from annotator.flows.payload import collect_payload
 
 #: Idle timeouts in seconds, per transport.  Connection-oriented transports
@@ -62,35 +65,6 @@ _PROTO_BY_NAME = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "sctp": PROTO_SCTP, "dccp"
 _EV_END = 1
 _EV_OPEN = 2
 
-#: Numeric columns of a flow record, in canonical orientation.
-FLOW_DTYPES: dict[str, np.dtype] = {
-    "h": np.dtype(np.uint64),
-    "a_hi": np.dtype(np.uint64),
-    "a_lo": np.dtype(np.uint64),
-    "b_hi": np.dtype(np.uint64),
-    "b_lo": np.dtype(np.uint64),
-    "small": np.dtype(np.uint64),  # transport, VLAN + 1, port A, port B
-    "ip_version": np.dtype(np.uint8),
-    "first_ts": np.dtype(np.int64),
-    "last_ts": np.dtype(np.int64),
-    "last_pkt_ts": np.dtype(np.int64),  # timestamp of the last packet in capture order
-    "file": np.dtype(np.int32),
-    "first_frame": np.dtype(np.int64),
-    "pk_ab": np.dtype(np.int64),
-    "pk_ba": np.dtype(np.int64),
-    "by_ab": np.dtype(np.int64),
-    "by_ba": np.dtype(np.int64),
-    "flags": np.dtype(np.uint8),
-    "hs_dir": np.dtype(np.uint8),  # 0 no handshake, 1 A is the client, 2 B is the client
-    "first_fwd": np.dtype(np.bool_),  # the first packet went A -> B
-    "ended": np.dtype(np.bool_),  # the last FIN/RST/SYN event was a FIN or RST
-    "pay_len_ab": np.dtype(np.int32),
-    "pay_len_ba": np.dtype(np.int32),
-}
-_OBJECT_COLUMNS = ("pay_ab", "pay_ba")
-
-Flows = dict[str, np.ndarray]
-
 
 def _group_order(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order that groups equal hashes, keeping capture order within a group.
@@ -109,29 +83,6 @@ def _group_order(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new_grp = np.ones(n, dtype=bool)
     new_grp[1:] = high[1:] != high[:-1]
     return order, new_grp
-
-
-def empty_flows(n: int = 0) -> Flows:
-    """A flow record table of ``n`` zeroed rows (payload columns hold ``b""``)."""
-    cols: Flows = {k: np.zeros(n, dtype=dt) for k, dt in FLOW_DTYPES.items()}
-    for k in _OBJECT_COLUMNS:
-        cols[k] = np.full(n, b"", dtype=object)
-    return cols
-
-
-def take(cols: Flows, idx: np.ndarray) -> Flows:
-    """Rows ``idx`` (indices or a boolean mask) of a flow table."""
-    return {k: v[idx] for k, v in cols.items()}
-
-
-def concat(parts: list[Flows]) -> Flows:
-    """Row-wise concatenation of flow tables."""
-    parts = [p for p in parts if len(p["h"])]
-    if not parts:
-        return empty_flows()
-    if len(parts) == 1:
-        return parts[0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def timeout_table(idle_timeout: float | Mapping[str, float] | None) -> np.ndarray:
@@ -177,7 +128,7 @@ class FlowAggregator:
     ) -> None:
         self.timeout_ns = timeout_table(idle_timeout)
         self.limits = (int(payload_c2s), int(payload_s2c))
-        self.live: Flows = empty_flows()
+        self.live = LiveTable()
         self.done: list[Flows] = []
         self.now = np.iinfo(np.int64).min
 
@@ -223,17 +174,9 @@ class FlowAggregator:
         gid = np.cumsum(new_grp) - 1
 
         # Which key groups continue a live flow.
-        live = self.live
-        n_live = len(live["h"])
-        if n_live:
-            slot = np.minimum(np.searchsorted(live["h"], hs[gstart]), n_live - 1)
-            found = same_key(
-                tuple(live[c][slot] for c in ("a_hi", "a_lo", "b_hi", "b_lo", "small")),
-                tuple(x[gstart] for x in key),
-            )
-        else:
-            slot = np.zeros(len(gstart), dtype=np.intp)
-            found = np.zeros(len(gstart), dtype=bool)
+        live = self.live.cols
+        slot, found = self.live.lookup(hs[gstart], tuple(x[gstart] for x in key))
+        n_live = len(self.live)
 
         # Idle-gap splits (in capture order within a key).
         prev_ts = np.empty(n, dtype=np.int64)
@@ -337,26 +280,25 @@ class FlowAggregator:
                 for i in np.flatnonzero(r[f"pay_len_{side}"][cs] > 0):
                     col[s[i]] = col[s[i]] + add[cs[i]]
 
-        # Live flows whose key moved on to a new flow in this batch are done,
-        # and so are flows idle for longer than their timeout.
-        fresh = ~seg_cont
+        # Live flows whose key moved on to a new flow in this batch are done;
+        # each key's last new segment becomes live.
         if not last_of_grp.all():
-            self.done.append(take(r, fresh & ~last_of_grp))
-        merged = concat([live, take(r, fresh & last_of_grp)])
-        keep = np.ones(len(merged["h"]), dtype=bool)
-        keep[slot[found & ~seg_cont[last_of_grp]]] = False
-        # The clock for expiry is the batch's median timestamp, so one corrupt
-        # far-future timestamp cannot expire every live flow at once.
+            self.done.append(take(r, ~seg_cont & ~last_of_grp))
+        retired = self.live.remove(slot[found & ~seg_cont[last_of_grp]])
+        if retired is not None:
+            self.done.append(retired)
+        self.live.insert(take(r, ~seg_cont & last_of_grp))
+
+        # Release flows idle for longer than their timeout.  The clock is the
+        # batch's median timestamp, so one corrupt far-future timestamp cannot
+        # expire every live flow at once.
         self.now = max(self.now, int(np.median(ts)))
-        proto_m = (merged["small"] >> np.uint64(48)).astype(np.uint8)
-        keep &= (self.now - merged["last_ts"]) <= self.timeout_ns[proto_m]
-        if not keep.all():
-            self.done.append(take(merged, ~keep))
-        kept = np.flatnonzero(keep)
-        self.live = take(merged, kept[np.argsort(merged["h"][kept])])
+        expired = self.live.remove(self.live.idle(self.now, self.timeout_ns))
+        if expired is not None:
+            self.done.append(expired)
 
     def finish(self) -> Flows:
         """Every flow, finished or still live, in one table (canonical orientation)."""
-        table = concat([*self.done, self.live])
-        self.done, self.live = [], empty_flows()
+        table = concat([*self.done, self.live.rows()])
+        self.done, self.live = [], LiveTable()
         return table

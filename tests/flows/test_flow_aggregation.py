@@ -199,7 +199,7 @@ def reference_flows(packets, timeout):
     return sorted((f["first_frame"], f["packets"], f["bytes"]) for f in [*done, *live.values()])
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_agrees_with_a_per_packet_reference_for_any_batching(seed):
     rng = random.Random(seed)
     hosts = ["10.0.0.1", "10.0.0.2", "fe80::1", "fe80::2"]
@@ -255,3 +255,31 @@ def test_a_corrupt_far_future_timestamp_does_not_split_other_flows():
     for cuts in ([], [3], [8]):
         flows, _, _ = flows_of(pk, batches=cuts)
         assert sorted(flows.packets.tolist()) == [1, 10], cuts
+
+
+def test_live_table_reuses_slots_and_finds_keys():
+    from annotator.flows.flowcols import empty_flows
+    from annotator.flows.live import LiveTable
+
+    def rows(hashes):
+        r = empty_flows(len(hashes))
+        r["h"][:] = hashes
+        r["a_lo"][:] = hashes  # a key column that tells rows apart
+        r["pk_ab"][:] = hashes
+        return r
+
+    def key(hashes):
+        h = np.array(hashes, dtype=np.uint64)
+        zero = np.zeros(len(h), dtype=np.uint64)
+        return h, (zero, h, zero, zero, zero)
+
+    table = LiveTable()
+    table.insert(rows([30, 10, 20]))
+    gone = table.remove(table.lookup(*key([10]))[0])
+    assert gone["pk_ab"].tolist() == [10] and len(table) == 2
+    table.insert(rows([5, 40]))  # one of them takes the freed slot
+    slot, found = table.lookup(*key([5, 10, 20, 30, 40]))
+    assert found.tolist() == [True, False, True, True, True]
+    assert table.cols["pk_ab"][slot[found]].tolist() == [5, 20, 30, 40]
+    assert sorted(table.rows()["pk_ab"].tolist()) == [5, 20, 30, 40]
+    assert len(table.cols["h"]) == 1024  # no growth beyond the first allocation
