@@ -1,6 +1,6 @@
 """Time the capture-file reader alone: records per second, numba kernel vs Python walk.
 
-Builds a large little-endian microsecond pcap with :mod:`struct` and numpy (a
+Builds a large little-endian microsecond pcap (or pcapng) with numpy (a
 few seconds, not committed: written to ``benchmarks/out/`` unless ``--out``
 says otherwise), then reads it through :func:`annotator.capture.formats.open_capture`
 with each engine and prints records/second, wall time and peak RSS growth.
@@ -9,6 +9,7 @@ Also compares hashing the file while streaming against hashing it up front.
 Run by hand::
 
     .venv/bin/python benchmarks/bench_read.py --records 3000000
+    .venv/bin/python benchmarks/bench_read.py --records 3000000 --format pcapng
 
 Timing targets live here, never in the test suite.
 """
@@ -31,27 +32,45 @@ from annotator.capture.formats import open_capture
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def make_pcap(path: Path, records: int, seed: int = 7) -> None:
-    """Write ``records`` Ethernet-sized records (60-1514 bytes, mostly small) quickly."""
+def make_capture(path: Path, records: int, fmt: str = "pcap", seed: int = 7) -> None:
+    """Write ``records`` Ethernet-sized records (60-1514 bytes, mostly small) quickly,
+    as a microsecond pcap or as a pcapng of enhanced packet blocks."""
     rng = np.random.default_rng(seed)
     small = rng.random(records) < 0.6
     lengths = np.where(small, 60 + rng.integers(0, 40, records), rng.integers(100, 1515, records))
+    ng = fmt == "pcapng"
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        if ng:
+            shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack(
+                "<I", 28
+            )
+            idb = struct.pack("<IIHHII", 1, 20, 1, 0, 0, 20)
+            f.write(shb + idb)
+        else:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         step = 100_000
         for first in range(0, records, step):
             lens = lengths[first : first + step].astype(np.int64)
             n = len(lens)
-            idx = np.arange(first, first + n)
-            hdr = np.empty((n, 4), dtype="<u4")
-            hdr[:, 0] = 1_700_000_000 + idx // 100_000
-            hdr[:, 1] = (idx % 100_000) * 10
-            hdr[:, 2] = lens
-            hdr[:, 3] = lens
-            sizes = 16 + lens
+            usec = 1_700_000_000 * 10**6 + np.arange(first, first + n) * 10
+            if ng:
+                sizes = 32 + lens + (-lens % 4)
+                hdr = np.empty((n, 7), dtype="<u4")
+                hdr[:, 0], hdr[:, 1], hdr[:, 2] = 6, sizes, 0
+                hdr[:, 3], hdr[:, 4] = usec >> 32, usec & 0xFFFFFFFF
+                hdr[:, 5], hdr[:, 6] = lens, lens
+            else:
+                sizes = 16 + lens
+                hdr = np.empty((n, 4), dtype="<u4")
+                hdr[:, 0], hdr[:, 1] = usec // 10**6, usec % 10**6
+                hdr[:, 2], hdr[:, 3] = lens, lens
             starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
             buf = np.full(int(sizes.sum()), 0x5A, np.uint8)  # payload bytes do not matter here
-            buf[starts[:, None] + np.arange(16)] = hdr.view(np.uint8).reshape(n, 16)
+            width = hdr.shape[1] * 4
+            buf[starts[:, None] + np.arange(width)] = hdr.view(np.uint8).reshape(n, width)
+            if ng:  # the trailing copy of each block length
+                trailer = sizes.astype("<u4").view(np.uint8).reshape(n, 4)
+                buf[(starts + sizes - 4)[:, None] + np.arange(4)] = trailer
             f.write(buf.tobytes())
 
 
@@ -119,6 +138,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=3_000_000)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--keep", action="store_true", help="keep the generated capture")
+    ap.add_argument("--format", choices=("pcap", "pcapng"), default="pcap")
     ap.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # child: time one read
     ap.add_argument("--engine", default="auto", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -131,10 +151,10 @@ def main() -> None:
         print(n, dt, rss_mb())
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"bench_{args.records}.pcap"
+    path = args.out / f"bench_{args.records}.{args.format}"
     if not path.exists():
         t = time.perf_counter()
-        make_pcap(path, args.records)
+        make_capture(path, args.records, args.format)
         mb = path.stat().st_size / 1e6
         print(f"generated {path} ({mb:.0f} MB) in {time.perf_counter() - t:.1f} s")
     size = path.stat().st_size
@@ -156,7 +176,7 @@ def main() -> None:
     print(f"numba, warm process: {n / dt / 1e6:.2f} M records/s ({size / dt / 1e6:.0f} MB/s)")
     from annotator.capture.formats import pywalk, walk
 
-    for name, kernels in (("numba", walk), ("python", pywalk)):
+    for name, kernels in (("numba", walk), ("python", pywalk)) if args.format == "pcap" else ():
         n, dt = walk_only(path, kernels)
         print(
             f"walk only, {name:6s}: {n / dt / 1e6:.2f} M records/s ({dt / n * 1e9:.0f} ns/record)"
