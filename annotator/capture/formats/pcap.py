@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -111,7 +112,10 @@ class PcapWalker:
             "frac": np.empty(n, np.uint32),
         }
 
-    def walk(self, kernels, buf, pos: int, end: int, out, n: int, max_n: int):
+    def walk(
+        self, kernels: ModuleType, buf: np.ndarray, pos: int, end: int,
+        out: dict[str, np.ndarray], n: int, max_n: int,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
         """One walk step; returns ``(n, pos, status, detail)`` like the kernels."""
         h = self.header
         return kernels.walk_pcap(
@@ -119,7 +123,7 @@ class PcapWalker:
             out["off"], out["cap"], out["wire"], out["sec"], out["frac"], n, max_n,
         )  # fmt: skip
 
-    def columns(self, out, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def columns(self, out: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """(ts_ns, link_type) of the first ``n`` walked records, vectorised."""
         ts = out["sec"][:n].astype(np.int64) * 1_000_000_000
         frac = out["frac"][:n].astype(np.int64)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -129,7 +130,10 @@ class PcapngWalker:
             "link": np.empty(n, np.uint16),
         }
 
-    def walk(self, kernels, buf, pos: int, end: int, out, n: int, max_n: int):
+    def walk(
+        self, kernels: ModuleType, buf: np.ndarray, pos: int, end: int,
+        out: dict[str, np.ndarray], n: int, max_n: int,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
         """Walk until the arrays fill, the buffer runs out, or a block cannot be passed.
 
         Section headers and interface descriptions are parsed here, between
@@ -220,7 +224,7 @@ class PcapngWalker:
                 (iface.tsoffset,) = struct.unpack_from(order + "q", value)
             at += 4 + length + (-length % 4)
 
-    def _convert(self, out, n0: int, n: int) -> None:
+    def _convert(self, out: dict[str, np.ndarray], n0: int, n: int) -> None:
         """Fill ts_ns and link for records n0..n-1, all of the current section."""
         ifs = out["iface"][n0:n]
         ticks = (out["ts_hi"][n0:n].astype(np.uint64) << np.uint64(32)) | out["ts_lo"][n0:n]
@@ -245,7 +249,7 @@ class PcapngWalker:
             ts[:] = filled
         self.last_ts = int(ts[-1])
 
-    def columns(self, out, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def columns(self, out: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """(ts_ns, link_type) of the first ``n`` walked records."""
         return out["ts_ns"][:n], out["link"][:n]
 
