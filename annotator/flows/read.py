@@ -23,8 +23,9 @@ import pandas as pd
 
 from annotator.capture.columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE, PacketBatch
 from annotator.errors import UsageError
-from annotator.flows.aggregate import FlowAggregator, take
+from annotator.flows.aggregate import FlowAggregator
 from annotator.flows.direction import decide
+from annotator.flows.flowcols import take
 from annotator.flows.table import build_frame
 from annotator.result import CaptureInfo, FlowTable, Partial
 
@@ -36,12 +37,14 @@ DEFAULT_PAYLOAD_S2C = 512
 
 
 def _source_name(source: Any) -> str:
+    """The name a capture is reported under: its path, or a stream's name."""
     if isinstance(source, str | os.PathLike):
         return os.fspath(source)
     return str(getattr(source, "name", "<stream>"))
 
 
 def _sources(paths: Any) -> list[Any]:
+    """One source (path, "-", binary file) or an iterable of them, as a list."""
     if isinstance(paths, str | os.PathLike) or hasattr(paths, "read"):
         return [paths]
     if isinstance(paths, Iterable):
@@ -52,6 +55,7 @@ def _sources(paths: Any) -> list[Any]:
 
 
 def _count(counter: Counter, batch: PacketBatch, kind: int, sizes: Counter | None) -> int:
+    """Add a batch's packets of one kind to per-label counters; return how many."""
     mask = batch["kind"] == kind
     total = int(mask.sum())
     if total:
@@ -67,6 +71,7 @@ def _count(counter: Counter, batch: PacketBatch, kind: int, sizes: Counter | Non
 
 
 def _check_limit(name: str, value: int, minimum: int) -> int:
+    """A payload limit, checked when given (an integer of at least ``minimum``)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UsageError(f"{name} must be an integer of at least {minimum} bytes")
     return value
