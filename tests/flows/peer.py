@@ -24,6 +24,7 @@ FIELDS = (
     *("ip.src", "ip.dst", "ip.proto", "ip.frag_offset"),
     *("ipv6.src", "ipv6.dst", "ipv6.fraghdr.offset", "ipv6.fraghdr.nxt"),
     *(f"{t}.{end}port" for t in ("tcp", "udp", "sctp", "dccp") for end in ("src", "dst")),
+    "communityid",
 )
 
 
@@ -36,6 +37,8 @@ class PeerView:
     error: str = ""
     conv: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     frames_of: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(list))
+    community: dict[tuple, str] = field(default_factory=dict)
+    tunnelled: set[tuple] = field(default_factory=set)  # 5-tuples carrying another IP layer
     fragments: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
 
@@ -52,7 +55,8 @@ def ip_pair(ip1: str, ip2: str, proto: int) -> tuple:
 def run_tshark(path: Path) -> PeerView:
     """Run tshark over one capture and aggregate its frames by 5-tuple."""
     cmd = [TSHARK, "-n", "-r", str(path), "-o", "ip.defragment:FALSE", "-o"]
-    cmd += ["ipv6.defragment:FALSE", "-T", "fields", "-E", "occurrence=f", "-E", "separator=\t"]
+    cmd += ["ipv6.defragment:FALSE", "--enable-protocol", "communityid"]
+    cmd += ["-T", "fields", "-E", "occurrence=f", "-E", "separator=\t"]
     for f in FIELDS:
         cmd += ["-e", f]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
@@ -76,9 +80,12 @@ def run_tshark(path: Path) -> PeerView:
             entry = view.conv[five_tuple(name, src, ports[0], dst, ports[1])]
             entry[0] += 1
             entry[1] += size
-            view.frames_of[five_tuple(name, src, ports[0], dst, ports[1])].append(
-                int(row["frame.number"])
-            )
+            key = five_tuple(name, src, ports[0], dst, ports[1])
+            view.frames_of[key].append(int(row["frame.number"]))
+            if row.get("communityid"):
+                view.community.setdefault(key, row["communityid"])
+            if any(t in ("ip", "ipv6") for t in tokens[nxt:]):
+                view.tunnelled.add(key)
             continue
         if v4:
             proto = int(row["ip.proto"] or -1)

@@ -5,7 +5,9 @@ bidirectional 5-tuple; our flows are merged the same way (idle splits and
 VLANs folded together).  Packets and bytes must agree exactly for at least
 99% of tshark's 5-tuples, and every disagreement must be explained: the
 expected one is non-first IP fragments, which we attach to their first
-fragment's flow and tshark cannot attribute.
+fragment's flow and tshark cannot attribute.  Community IDs are compared with
+tshark's own (``--enable-protocol communityid``) for every 5-tuple that is
+not a tunnel (tshark hashes a tunnel's inner flow, we the outer one).
 """
 
 from __future__ import annotations
@@ -33,18 +35,21 @@ pytestmark = [
 PROTO = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33}
 
 
-def merged_flows(table) -> dict[tuple, list[int]]:
-    """Our flows by direction-free 5-tuple, idle splits and VLANs merged."""
+def merged_flows(table) -> tuple[dict[tuple, list[int]], dict[tuple, str]]:
+    """Our flows by direction-free 5-tuple (idle splits and VLANs merged),
+    and each 5-tuple's Community ID."""
     out: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    cids: dict[tuple, str] = {}
     f = table.flows
     for row in zip(
         f.transport, f.client_ip, f.client_port, f.server_ip, f.server_port, f.packets, f.bytes,
-        strict=True,
+        f.community_id, strict=True,
     ):  # fmt: skip
-        entry = out[five_tuple(str(row[0]), row[1], row[2], row[3], row[4])]
-        entry[0] += int(row[5])
-        entry[1] += int(row[6])
-    return out
+        key = five_tuple(str(row[0]), row[1], row[2], row[3], row[4])
+        out[key][0] += int(row[5])
+        out[key][1] += int(row[6])
+        cids[key] = row[7]
+    return out, cids
 
 
 def undecodable_frames(path) -> dict[int, str]:
@@ -85,6 +90,7 @@ def test_flows_agree_with_tshark_per_five_tuple(shared):
     unexplained = []
     skipped = []
     cache: dict = {}
+    cid_checked = cid_differ = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
         views = [(path, pool.submit(run_tshark, path)) for path in captures]
         for path, future in views:
@@ -93,7 +99,13 @@ def test_flows_agree_with_tshark_per_five_tuple(shared):
             if view.frames == 0:
                 skipped.append(path.name)
                 continue
-            ours = merged_flows(table)
+            ours, cids = merged_flows(table)
+            # tshark hashes the innermost flow of a tunnel (GTP-U, ...); we
+            # hash the outermost, as we count it.
+            for key, cid in view.community.items():
+                if key in cids and key not in view.tunnelled:
+                    cid_checked += 1
+                    cid_differ += cids[key] != cid
             for key, theirs in view.conv.items():
                 total += 1
                 mine = ours.get(key, [0, 0])
@@ -107,8 +119,11 @@ def test_flows_agree_with_tshark_per_five_tuple(shared):
     print(f"\n5-tuples: {total}, agreeing exactly: {agree} ({agree / total:.4%})")
     print(f"differences by explanation: {dict(categories)}")
     print(f"captures tshark cannot read: {skipped}")
+    print(f"Community IDs compared with tshark's (tunnels aside): {cid_checked}, "
+          f"differing: {cid_differ}")  # fmt: skip
     for item in unexplained[:20]:
         print("unexplained:", item)
     assert total > 1000
     assert agree >= 0.99 * total
     assert not unexplained
+    assert cid_checked > 1000 and cid_differ == 0
