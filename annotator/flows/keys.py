@@ -52,7 +52,9 @@ class Keys:
     h: np.ndarray
 
 
-def pack_small(proto: np.ndarray, vlan: np.ndarray, a_port: np.ndarray, b_port: np.ndarray):
+def pack_small(
+    proto: np.ndarray, vlan: np.ndarray, a_port: np.ndarray, b_port: np.ndarray
+) -> np.ndarray:
     """Transport, VLAN id (+1, so untagged is 0) and both ports in one uint64."""
     v = (vlan.astype(np.int64) + 1).astype(np.uint64) & np.uint64(0xFFFF)
     return (
@@ -67,7 +69,9 @@ _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19
                                0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)]  # fmt: skip
 
 
-def hash_key(a_hi, a_lo, b_hi, b_lo, small) -> np.ndarray:
+def hash_key(
+    a_hi: np.ndarray, a_lo: np.ndarray, b_hi: np.ndarray, b_lo: np.ndarray, small: np.ndarray
+) -> np.ndarray:
     """64-bit hash of canonical key columns (arrays of equal length).
 
     Each column is multiplied by its own odd constant, the products summed
@@ -83,7 +87,16 @@ def hash_key(a_hi, a_lo, b_hi, b_lo, small) -> np.ndarray:
     return _mix(h)
 
 
-def canonical_keys(src_hi, src_lo, dst_hi, dst_lo, sport, dport, proto, vlan) -> Keys:
+def canonical_keys(
+    src_hi: np.ndarray,
+    src_lo: np.ndarray,
+    dst_hi: np.ndarray,
+    dst_lo: np.ndarray,
+    sport: np.ndarray,
+    dport: np.ndarray,
+    proto: np.ndarray,
+    vlan: np.ndarray,
+) -> Keys:
     """Order each packet's endpoints canonically and hash the resulting key."""
     lo_first = (src_lo < dst_lo) | ((src_lo == dst_lo) & (sport <= dport))
     fwd = (src_hi < dst_hi) | ((src_hi == dst_hi) & lo_first)

@@ -283,3 +283,19 @@ def test_live_table_reuses_slots_and_finds_keys():
     assert table.cols["pk_ab"][slot[found]].tolist() == [5, 20, 30, 40]
     assert sorted(table.rows()["pk_ab"].tolist()) == [5, 20, 30, 40]
     assert len(table.cols["h"]) == 1024  # no growth beyond the first allocation
+
+
+def test_sctp_init_and_dccp_response_decide_direction():
+    from annotator.capture.columns import HS_ACCEPT, HS_OPEN
+
+    pk = [
+        dict(src=S, sport=2905, dst=C, dport=3000, t=1.0, proto="sctp", hs=HS_OPEN),  # INIT
+        dict(src=C, sport=3000, dst=S, dport=2905, t=1.1, proto="sctp", hs=HS_ACCEPT),
+        dict(src=C, sport=5004, dst=S, dport=40000, t=2.0, proto="dccp", hs=HS_ACCEPT),  # Response
+    ]
+    flows, _, _ = flows_of(pk)
+    assert flows.transport.tolist() == ["sctp", "dccp"]
+    assert (flows.client_ip.tolist(), flows.server_ip.tolist()) == ([S, S], [C, C])
+    assert flows.server_port.tolist() == [3000, 5004]
+    assert set(flows.direction_basis) == {"handshake"}
+    assert flows.tcp_flags.isna().all()
