@@ -102,11 +102,15 @@ def timeout_table(idle_timeout: float | Mapping[str, float] | None) -> np.ndarra
             chosen[name] = value
     elif idle_timeout is not None:
         chosen = dict.fromkeys(chosen, idle_timeout)
-    table = np.full(256, int(chosen["udp"] * 1e9), dtype=np.int64)
+    ns = {}
     for name, seconds in chosen.items():
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
             raise UsageError(f"idle_timeout for {name} must be a positive number of seconds")
-        table[_PROTO_BY_NAME[name]] = min(int(seconds * 1e9), np.iinfo(np.int64).max // 4)
+        # Anything beyond ~73 years (infinity included) means "never split".
+        ns[name] = int(min(seconds, 2.3e9) * 1e9)
+    table = np.full(256, ns["udp"], dtype=np.int64)
+    for name, value in ns.items():
+        table[_PROTO_BY_NAME[name]] = value
     return table
 
 

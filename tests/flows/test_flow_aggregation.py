@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 
+from annotator.errors import UsageError
 from annotator.flows import keys as keys_module
 from annotator.flows.aggregate import FlowAggregator
 from annotator.flows.read import finish_flows
@@ -104,6 +105,11 @@ def test_udp_idle_gap_starts_a_new_flow_and_timeout_is_configurable():
     assert flows.packets.tolist() == [3]
     flows, _, _ = flows_of(pk, idle_timeout=50)
     assert flows.packets.tolist() == [1, 1, 1]
+    flows, _, _ = flows_of(pk, idle_timeout=float("inf"))
+    assert flows.packets.tolist() == [3]
+    for bad in (0, -5, float("nan"), "60", True, {"icmp": 10}):
+        with pytest.raises(UsageError):
+            FlowAggregator(idle_timeout=bad)
 
 
 def test_new_syn_after_fin_or_rst_starts_a_new_flow_but_retransmitted_syn_does_not():
