@@ -128,6 +128,19 @@ def registry_facts(registry: Any) -> dict[str, Any]:
     available = sorted(get("columns_available", None) or [])
     missing = [c for c in USEFUL_REGISTRY_COLUMNS if available and c not in available]
     updated = get("updated")
+    extra = get("extra", None) or {}
+    stale = list(extra.get("columns_stale") or [])
+    if stale:  # the bundled snapshot: old columns present, but dated
+        newer = extra.get("columns_missing_for") or 0
+        coverage = (
+            f"This registry's {', '.join(stale)} columns date from "
+            f"{extra.get('columns_stale_as_of') or 'an older registry'}"
+            + (f" and are empty for {newer:,} newer records" if newer else "")
+        )
+    elif missing:
+        coverage = f"This registry lacks {', '.join(missing)}"
+    else:
+        coverage = None
     return {
         "title": get("title") or None,
         "source": get("source") or None,
@@ -136,6 +149,8 @@ def registry_facts(registry: Any) -> dict[str, Any]:
         "note": get("note") or None,
         "columns_available": available,
         "columns_missing": missing,
+        "columns_stale": stale,
+        "coverage_notice": coverage,
         "skipped_rows": get("skipped_rows"),
     }
 

@@ -68,10 +68,10 @@ def _header(view: ReportView) -> list[str]:
             f"{_n(part['offset'])}: {md(part['reason'])}."
         )
         out.append("")
-    if reg["columns_missing"]:
+    if reg["coverage_notice"]:
         out.append(
-            f"**Note:** the loaded registry lacks {md(', '.join(reg['columns_missing']))}; "
-            "run `annotate registry update` for the full IANA registry."
+            f"**Note:** {md(reg['coverage_notice'])}; "
+            "run `annotate registry update` for IANA's current registry."
         )
         out.append("")
     if view.defanged:

@@ -51,12 +51,12 @@ def _header(view: ReportView) -> Table:
     source = Text(terminal_safe(reg["source"] or "unknown source"))
     source.append(f", updated {reg['updated'] or 'unknown'}", style="dim")
     grid.add_row("Registry", source)
-    if reg["columns_missing"]:
+    if reg["coverage_notice"]:
         grid.add_row(
             "",
             Text(
-                f"This registry lacks {', '.join(reg['columns_missing'])}; "
-                "run `annotate registry update` for the full IANA registry.",
+                f"{reg['coverage_notice']}; "
+                "run `annotate registry update` for IANA's current registry.",
                 style="yellow",
             ),
         )
