@@ -16,7 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 from annotator.errors import AnnotatorError
 
@@ -127,6 +132,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+@contextmanager
+def packet_progress(
+    *, enabled: bool, console: Console | None = None
+) -> Iterator[Callable[[int], None] | None]:
+    """A live packet counter on stderr while a capture is read (terminals only).
+
+    Yields the callback the flow stage calls after each batch with the number
+    of packets read so far, or None when disabled.  The display is transient:
+    it disappears when reading ends, leaving the summary alone on screen.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("reading capture: {task.completed:,.0f} packets"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("read", total=None)
+    with bar:
+        yield lambda packets: bar.update(task, completed=packets)
+
+
 def _fail_on_reached(result, threshold: str) -> bool:
     from annotator.triage.flags import SEVERITY_RANK
 
@@ -144,13 +177,15 @@ def run_annotate(args: argparse.Namespace) -> int:
     options: dict[str, object] = {}
     if args.no_bomb_guard:
         options["bomb_guard"] = False
-    if not args.no_progress and sys.stderr.isatty():
-        options["progress"] = True
     captures = [sys.stdin.buffer if c == "-" else c for c in args.captures]
     inputs = [c for c in args.captures if c != "-"]
-    result = annotator.annotate(
-        captures if len(captures) > 1 else captures[0], registry=args.registry, **options
-    )
+    with packet_progress(enabled=not args.no_progress and sys.stderr.isatty()) as progress:
+        result = annotator.annotate(
+            captures if len(captures) > 1 else captures[0],
+            registry=args.registry,
+            progress=progress,
+            **options,
+        )
 
     if args.output:
         for destination in args.output:

@@ -247,3 +247,44 @@ def test_output_never_overwrites_the_input(tmp_path: Path) -> None:
     before = capture.read_bytes()
     assert main([str(capture), "-o", str(capture), "--format", "json"]) == 2
     assert capture.read_bytes() == before
+
+
+def test_no_bomb_guard_reads_compressed_input(capsys: pytest.CaptureFixture[str]) -> None:
+    gz = ROOT / "samples" / "mixed.pcap.gz"
+    assert main([str(gz), "--no-bomb-guard", "--format", "json", "-o", os.devnull]) == 0
+
+
+def test_progress_on_a_terminal_does_not_disturb_the_output() -> None:
+    """With stderr on a real pseudo-terminal the packet counter runs; stdout stays clean."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        run = subprocess.run(
+            [ANNOTATE, str(MIXED), "--format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert run.returncode == 0
+    assert json.loads(run.stdout)["accounting"]["packets_total"] == 173
+
+
+def test_packet_progress_reports_counts() -> None:
+    import io
+
+    from rich.console import Console
+
+    from annotator.cli import packet_progress
+
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=80)
+    with packet_progress(enabled=True, console=console) as update:
+        assert update is not None
+        update(12345)
+    with packet_progress(enabled=False) as update:
+        assert update is None
+    assert "12,345 packets" in sink.getvalue()

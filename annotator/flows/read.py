@@ -125,6 +125,7 @@ def read_flows(
     payload_c2s: int = DEFAULT_PAYLOAD_C2S,
     payload_s2c: int = DEFAULT_PAYLOAD_S2C,
     progress: Callable[[int], None] | None = None,
+    bomb_guard: bool = True,
 ) -> FlowTable:
     """Read one capture, or several in order as one capture, into a flow table.
 
@@ -135,7 +136,8 @@ def read_flows(
     (:data:`annotator.flows.aggregate.DEFAULT_IDLE_TIMEOUT`).  ``payload_c2s``
     and ``payload_s2c`` bound the first payload bytes kept per flow (at least
     2,048 and 256).  ``progress`` is called with the packet count so far after
-    each batch.
+    each batch.  ``bomb_guard=False`` lifts the decompression limits for
+    compressed input (:mod:`annotator.capture.formats.compression`).
     """
     from annotator.capture.decode import Decoder
     from annotator.capture.formats import open_capture
@@ -153,7 +155,8 @@ def read_flows(
     total = in_flows = n_other = n_undec = 0
     for index, source in enumerate(sources):
         decoder = Decoder()
-        with open_capture(source) as reader:
+        limits = {} if bomb_guard else {"max_decompressed": None, "max_ratio": None}
+        with open_capture(source, **limits) as reader:
             for records in reader.batches():
                 batch = decoder.decode(records)
                 if len(batch) == 0:

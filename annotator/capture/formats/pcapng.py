@@ -101,7 +101,9 @@ def ticks_to_ns(ticks: np.ndarray, tsresol: int, tsoffset: int) -> np.ndarray:
     else:
         ns = np.zeros(len(ticks), np.int64)
     if tsoffset:
-        ns = ns + np.int64(tsoffset) * 1_000_000_000
+        # A hostile if_tsoffset can be any 64-bit value: clamp it instead of overflowing.
+        offset_ns = max(min(tsoffset * 1_000_000_000, 2**63 - 1), -(2**63))
+        ns = ns + np.int64(offset_ns)
     return ns
 
 
