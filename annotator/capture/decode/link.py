@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from annotator.capture import linktypes as lt
+
 from ..columns import KIND_UNDECODABLE
-from . import linktypes as lt
 from .ethertypes import ETH_P_IPV4, ETH_P_IPV6, ETH_P_PPPOE_SESS
 from .nettypes import AF_BASE, CISCO_SLARP, IP_BY_VERSION, IPX_RAW_8023, SLL_BASE, ppp_code
 from .packets import PENDING, Packets, masked, u8, u16

@@ -10,8 +10,8 @@ from annotator.capture.formats.compression import (
     DEFAULT_MAX_DECOMPRESSED,
     DEFAULT_MAX_RATIO,
 )
-from annotator.capture.formats.linktypes import link_type_name
 from annotator.capture.formats.reader import CaptureReader, open_capture
+from annotator.capture.linktypes import link_type_name
 
 __all__ = [
     "DEFAULT_MAX_DECOMPRESSED",

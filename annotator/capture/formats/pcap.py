@@ -34,8 +34,8 @@ from types import ModuleType
 
 import numpy as np
 
-from annotator.capture.formats.linktypes import link_type_name
 from annotator.capture.formats.pywalk import ST_NEED, ST_TOO_BIG
+from annotator.capture.linktypes import link_type_name
 
 MAGIC_USEC = 0xA1B2C3D4
 MAGIC_NSEC = 0xA1B23C4D

@@ -35,7 +35,6 @@ from types import ModuleType
 
 import numpy as np
 
-from annotator.capture.formats.linktypes import link_type_name
 from annotator.capture.formats.pywalk import (
     BT_SHB,
     ST_BAD_LENGTH,
@@ -47,6 +46,7 @@ from annotator.capture.formats.pywalk import (
     ST_TOO_BIG,
     ST_TRAILER,
 )
+from annotator.capture.linktypes import link_type_name
 
 SHB_MAGIC = struct.pack("<I", BT_SHB)
 BYTE_ORDER_MAGIC = 0x1A2B3C4D

@@ -1,6 +1,8 @@
 """LINKTYPE numbers (tcpdump.org "Link-layer header types") and their names.
 
-The decoder supports a handful of these (see :mod:`.link`); every other value
+One table for the whole capture stage: the file readers name the link types a
+capture declares (:func:`link_type_name`), and the decoder supports a handful
+of them (see :mod:`annotator.capture.decode.link`); every other value
 is accounted as undecodable with the name from :data:`LINKTYPE_NAMES`, so an
 analyst sees "unsupported link type 127 (IEEE802_11_RADIOTAP)" rather than a
 bare number.
@@ -161,3 +163,8 @@ def unsupported_link_type(link_type: int) -> str:
     if name is None:
         return f"unsupported link type {int(link_type)}"
     return f"unsupported link type {int(link_type)} ({name})"
+
+
+def link_type_name(link_type: int) -> str:
+    """The short name of a LINKTYPE number, or ``LINKTYPE_<n>`` when unknown."""
+    return LINKTYPE_NAMES.get(int(link_type), f"LINKTYPE_{int(link_type)}")
