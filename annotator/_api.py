@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from annotator.flows import read_flows as _read_flows
+from annotator.flows.table import FLOW_COLUMNS as READ_FLOW_COLUMNS
 from annotator.registry import Registry
 from annotator.registry.loaders import load_registry
 from annotator.result import AnnotateResult, FlowTable
@@ -16,26 +17,11 @@ from annotator.result import AnnotateResult, FlowTable
 Source = str | PathLike[str] | BinaryIO
 Sources = Source | Sequence[Source]
 
-#: Column order of ``AnnotateResult.flows`` (documented in docs/output.md).
+#: Column order of ``AnnotateResult.flows`` (documented in docs/output.md): the
+#: flow stage's columns up to ``direction_basis``, then what triage adds, then
+#: the pivots (Community ID, frame, Wireshark filter, file).
 FLOW_COLUMNS = (
-    "transport",
-    "ip_version",
-    "client_ip",
-    "client_port",
-    "server_ip",
-    "server_port",
-    "vlan_id",
-    "first_seen",
-    "last_seen",
-    "duration_s",
-    "packets",
-    "bytes",
-    "packets_c2s",
-    "packets_s2c",
-    "bytes_c2s",
-    "bytes_s2c",
-    "tcp_flags",
-    "direction_basis",
+    *READ_FLOW_COLUMNS[: READ_FLOW_COLUMNS.index("direction_basis") + 1],
     "port_class",
     "service",
     "services",
