@@ -1,22 +1,28 @@
 """Build the dense (transport, port) -> slot table and the per-slot join columns.
 
-Built once per registry (about 0.1 s for the full registry) so that a join over
-millions of flows is a single numpy take.  A *slot* is one distinct, ordered
-set of records; every (transport, port) holding the same set shares it (all
-ports of one unassigned range, for instance).
+Built once per registry so that a join over millions of flows is a single
+numpy take.  A *slot* is one distinct, ordered set of records; every
+(transport, port) holding the same set shares it (all ports of one unassigned
+range, for instance).  Slot ids are handed out in a fixed order: per
+transport, first the range pieces by start port, then the exact ports in the
+order the registry first lists them.
+
+The work is done over record columns (see :mod:`annotator.registry._columns`)
+with numpy; only the few slots holding several records (aliases, the odd
+duplicate) need a step in Python.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from annotator.registry.model import Record
+    from annotator.registry._columns import RecordColumns
 
 N_PORTS = 65536
 
@@ -36,57 +42,128 @@ SLOT_COLUMNS = (
 _BOOL = ("historic_only", "deassigned", "discouraged", "widely_used")
 
 
-def build_table(
-    records: Sequence[Record],
-) -> tuple[np.ndarray, list[tuple[int, ...]], pd.DataFrame]:
-    """(table, records of each slot, slot DataFrame) for ``records`` in registry order."""
+def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """(table, slot members, slot offsets, slot DataFrame) for the records in ``cols``.
+
+    The record ids of slot ``s`` are ``members[offsets[s]:offsets[s + 1]]``, in
+    registry order.
+    """
     from annotator.registry.model import TRANSPORTS
 
-    table = np.full((len(TRANSPORTS), N_PORTS), -1, dtype=np.int32)
-    slot_of: dict[tuple[int, ...], int] = {}
+    n = len(cols)
+    lo = np.array([-1 if p is None else p for p in cols.port_lo], dtype=np.int64)
+    hi = np.array([-1 if p is None else p for p in cols.port_hi], dtype=np.int64)
+    hi = np.where(hi < 0, lo, hi)
+    blank = len(TRANSPORTS)  # a blank transport applies to every transport
+    codes = {name: code for code, name in enumerate(TRANSPORTS)} | {"": blank}
+    code = np.array([codes.get(t, -1) for t in cols.transport], dtype=np.int64)
 
-    def slot(key: tuple[int, ...]) -> int:
-        found = slot_of.get(key)
-        if found is None:
-            found = slot_of[key] = len(slot_of)
-        return found
+    # A set of records is named by a key id: the record id when it is one
+    # record, n + k for the k-th distinct set of several.
+    several: dict[tuple[int, ...], int] = {}
 
-    for code, name in enumerate(TRANSPORTS):
-        exact: dict[int, list[int]] = {}
-        ranges: list[tuple[int, int, int]] = []
-        for i, rec in enumerate(records):
-            if rec.port_lo is None or rec.transport not in (name, ""):
-                continue
-            hi = rec.port_hi if rec.port_hi is not None else rec.port_lo
-            if hi == rec.port_lo:
-                exact.setdefault(rec.port_lo, []).append(i)
-            else:
-                ranges.append((rec.port_lo, hi, i))
-        row = table[code]
-        for lo, hi, key in _range_segments(ranges):
-            row[lo : hi + 1] = slot(key)
-        for port, idxs in exact.items():  # an exact record beats any range over it
-            row[port] = slot(tuple(idxs))
+    def key_id(ids: tuple[int, ...]) -> int:
+        return ids[0] if len(ids) == 1 else several.setdefault(ids, n + len(several))
 
-    keys = sorted(slot_of, key=slot_of.__getitem__)
-    rows = [_slot_row([records[i] for i in key]) for key in keys]
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(SLOT_COLUMNS)
-    frame = pd.DataFrame(
-        {
-            name: pd.Series(values, dtype=bool if name in _BOOL else object)
-            for name, values in zip(SLOT_COLUMNS, columns, strict=True)
-        }
+    # Every piece of the table, in the order slot ids are handed out: per
+    # transport, the range pieces by first port, then the exact ports.
+    parts: list[tuple[np.ndarray, ...]] = []
+    for c in range(len(TRANSPORTS)):
+        applies = (lo >= 0) & ((code == c) | (code == blank))
+        spans = np.flatnonzero(applies & (lo != hi))
+        segments = _range_segments(
+            list(zip(lo[spans].tolist(), hi[spans].tolist(), spans.tolist(), strict=True))
+        )
+        firsts = [first for first, _, _ in segments]
+        lasts = [last for _, last, _ in segments]
+        parts.append(_pieces(c, firsts, lasts, [key_id(ids) for _, _, ids in segments], False))
+
+        # Exact records grouped by port, each group in registry order.
+        singles = np.flatnonzero(applies & (lo == hi))
+        by_port = singles[np.argsort(lo[singles], kind="stable")]
+        starts = np.flatnonzero(np.diff(lo[by_port], prepend=-1))
+        ends = np.append(starts[1:], len(by_port))
+        keys = by_port[starts]
+        for g in np.flatnonzero(ends - starts > 1).tolist():
+            keys[g] = key_id(tuple(by_port[starts[g] : ends[g]].tolist()))
+        listed = np.argsort(by_port[starts])  # ports as the registry first lists them
+        ports = lo[by_port[starts]][listed]
+        parts.append(_pieces(c, ports, ports, keys[listed], True))
+    piece_code, piece_lo, piece_hi, piece_key, exact = (
+        np.concatenate(p) for p in zip(*parts, strict=True)
     )
-    frame.index.name = "slot"
-    return table, keys, frame
+
+    # Slot ids number the distinct key ids in the order of their first piece.
+    key_ids, first_use = np.unique(piece_key, return_index=True)
+    by_first_use = np.argsort(first_use)
+    slot_key = key_ids[by_first_use]  # slot id -> key id
+    slot_of_key = np.empty(len(key_ids), dtype=np.int32)
+    slot_of_key[by_first_use] = np.arange(len(key_ids), dtype=np.int32)
+    piece_slot = slot_of_key[np.searchsorted(key_ids, piece_key)]
+
+    table = np.full((len(TRANSPORTS), N_PORTS), -1, dtype=np.int32)
+    spans = ~exact
+    for c, a, b, slot in zip(
+        piece_code[spans].tolist(),
+        piece_lo[spans].tolist(),
+        piece_hi[spans].tolist(),
+        piece_slot[spans].tolist(),
+        strict=True,
+    ):
+        table[c, a : b + 1] = slot
+    # An exact record beats any range over its port.
+    table[piece_code[exact], piece_lo[exact]] = piece_slot[exact]
+
+    groups = list(several)
+    sizes = [1 if k < n else len(groups[k - n]) for k in slot_key.tolist()]
+    members = np.fromiter(
+        itertools.chain.from_iterable((k,) if k < n else groups[k - n] for k in slot_key.tolist()),
+        np.int64,
+        sum(sizes),
+    )
+    offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+    return table, members, offsets, _slot_frame(cols, members, offsets)
+
+
+def _pieces(code: int, lo, hi, keys, exact: bool) -> tuple[np.ndarray, ...]:
+    """Columns (transport, first port, last port, key id, exact?) of some table pieces."""
+    lo = np.asarray(lo, dtype=np.int64)
+    return (
+        np.full(len(lo), code, dtype=np.int64),
+        lo,
+        np.asarray(hi, dtype=np.int64),
+        np.asarray(keys, dtype=np.int64),
+        np.full(len(lo), exact, dtype=bool),
+    )
 
 
 def _range_segments(
     ranges: list[tuple[int, int, int]],
 ) -> list[tuple[int, int, tuple[int, ...]]]:
-    """Split possibly overlapping ranges into (lo, hi, record ids) pieces of constant cover."""
-    if not ranges:
-        return []
+    """Split possibly overlapping ranges into (lo, hi, record ids) pieces of constant cover.
+
+    The pieces come in port order.  Most ranges overlap no other and are a
+    piece as they stand; only groups of overlapping ones need the sweep.
+    """
+    out: list[tuple[int, int, tuple[int, ...]]] = []
+    group: list[tuple[int, int, int]] = []
+    reach = -1  # the last port the current group covers
+    for lo, hi, i in sorted(ranges):
+        if group and lo > reach:
+            out.extend(_sweep(group))
+            group = []
+        group.append((lo, hi, i))
+        reach = max(reach, hi) if len(group) > 1 else hi
+    if group:
+        out.extend(_sweep(group))
+    return out
+
+
+def _sweep(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """:func:`_range_segments` of ranges that may overlap: a sweep over their ends."""
+    if len(ranges) == 1:
+        lo, hi, i = ranges[0]
+        return [(lo, hi, (i,))]
     events: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, i in ranges:
         events.setdefault(lo, []).append((+1, i))
@@ -101,33 +178,77 @@ def _range_segments(
             else:
                 active.discard(i)
         if active:
-            out.append((a, min(b, 65536) - 1, tuple(sorted(active))))
+            out.append((a, min(b, N_PORTS) - 1, tuple(sorted(active))))
     return out
 
 
-def _slot_row(recs: list[Record]) -> tuple:
-    """The join columns for one ordered set of records."""
-    primary = next((r for r in recs if r.current), None)
-    best = primary or recs[0]
-    names = tuple(dict.fromkeys(r.service for r in recs if r.service))
-    unauthorized = _joined(r.unauthorized_use for r in recs)
-    notes = _joined(r.notes for r in recs)
-    return (
-        primary.service if primary else None,
-        names,
-        best.description or None,
-        best.status,
-        primary is None and all(r.historic or r.deassigned for r in recs),
-        primary is None and best.deassigned,
-        best.deassigned_date if primary is None else None,
-        unauthorized,
-        notes,
-        best.discouraged,
-        best.widely_used,
+def _slot_frame(cols: RecordColumns, members: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+    """The join columns of every slot (index = slot id).
+
+    A slot's *primary* record is its first current one (assigned, not
+    historic, not de-assigned); its *best* record is the primary, else its
+    first.  Name, description and status come from those; the names, notes
+    and unauthorized-use reports of all its records are gathered.
+    """
+    if len(offsets) < 2:
+        return _frame({name: [] for name in SLOT_COLUMNS})
+    starts = offsets[:-1]
+    sizes = np.diff(offsets)
+
+    status = np.array(cols.status, dtype=object)
+    historic = np.array(cols.historic, dtype=bool)
+    deassigned = np.array(cols.deassigned, dtype=bool)
+    current = (status == "assigned") & ~historic & ~deassigned
+    position = np.where(current[members], np.arange(len(members)), len(members))
+    first_current = np.minimum.reduceat(position, starts)
+    has_primary = first_current < len(members)
+    primary = members[np.minimum(first_current, len(members) - 1)]
+    first = members[starts]
+    best = np.where(has_primary, primary, first)
+    all_gone = np.logical_and.reduceat((historic | deassigned)[members], starts)
+
+    service = np.array(cols.service, dtype=object)
+    columns = {
+        "service": np.where(has_primary, service[primary], None),
+        "services": [(name,) if name else () for name in service[first]],
+        "description": _or_none(np.array(cols.description, dtype=object)[best]),
+        "status": status[best],
+        "historic_only": ~has_primary & all_gone,
+        "deassigned": ~has_primary & deassigned[best],
+        "deassigned_date": np.where(
+            has_primary, None, np.array(cols.deassigned_date, dtype=object)[best]
+        ),
+        "unauthorized_use": _or_none(np.array(cols.unauthorized_use, dtype=object)[first]),
+        "notes": _or_none(np.array(cols.notes, dtype=object)[first]),
+        "discouraged": np.array(cols.discouraged, dtype=bool)[best],
+        "widely_used": np.array(cols.widely_used, dtype=bool)[best],
+    }
+    for s in np.flatnonzero(sizes > 1).tolist():  # slots gathering several records
+        key = members[offsets[s] : offsets[s + 1]].tolist()
+        columns["services"][s] = tuple(dict.fromkeys(n for i in key if (n := cols.service[i])))
+        columns["unauthorized_use"][s] = _joined(cols.unauthorized_use[i] for i in key)
+        columns["notes"][s] = _joined(cols.notes[i] for i in key)
+    return _frame(columns)
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(columns[name], dtype=bool if name in _BOOL else object)
+            for name in SLOT_COLUMNS
+        }
     )
+    frame.index.name = "slot"
+    return frame
 
 
-def _joined(texts) -> str | None:
+def _or_none(values: np.ndarray) -> np.ndarray:
+    """``values`` (an object array of text) with empty text as None."""
+    values[values == ""] = None
+    return values
+
+
+def _joined(texts: Iterable[str]) -> str | None:
     """Distinct non-empty texts, in order, one per line; None when there are none."""
     unique = list(dict.fromkeys(t for t in texts if t))
     return "\n".join(unique) if unique else None

@@ -15,7 +15,9 @@ import io
 import re
 
 from annotator.errors import RegistryError
-from annotator.registry.model import COLUMNS, TRANSPORTS, Record, Registry, RegistryMeta
+from annotator.registry import _markers
+from annotator.registry._columns import RecordColumns
+from annotator.registry.model import COLUMNS, TRANSPORTS, Registry, RegistryMeta
 
 #: Header spelling -> (Record.build argument, ``columns_available`` name).
 HEADERS = {
@@ -42,8 +44,16 @@ FIELD_LIMIT = 1024 * 1024
 _PORT = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 
 
-def load_csv(text: str, name: str) -> Registry:
-    """Parse IANA CSV ``text`` (from file ``name``) into a :class:`Registry`."""
+def load_csv(text: str, name: str, *, normalized: bool = False) -> Registry:
+    """Parse IANA CSV ``text`` (from file ``name``) into a :class:`Registry`.
+
+    The file is read column by column and the registry makes its
+    :class:`~annotator.registry.model.Record` objects only when asked for them
+    (see :mod:`annotator.registry._columns`).  Cells are stripped and their
+    whitespace runs folded to one space, unless the caller vouches that they
+    already are (``normalized=True``: the bundled snapshot, whose converter
+    writes them so).
+    """
     old_limit = csv.field_size_limit(FIELD_LIMIT)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=False))
@@ -58,41 +68,85 @@ def load_csv(text: str, name: str) -> Registry:
     missing = [h for h in REQUIRED if h not in header]
     if missing:
         raise RegistryError(name, f"not an IANA registry CSV (no {missing[0]!r} column)")
-    fields = [HEADERS[h][0] for h in header]
     available = frozenset(HEADERS[h][1] for h in header if HEADERS[h][1]) & frozenset(COLUMNS)
     meta = RegistryMeta(source=name, format="csv", columns_available=available)
 
-    records: list[Record] = []
-    for line_no, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(fields):
-            meta.skip(f"row {line_no}: {len(row)} cells, expected {len(fields)}")
-            continue
-        values = {f: cell.strip() for f, cell in zip(fields, row, strict=True)}
-        rec = _record(values, len(records), line_no, meta)
-        if rec is not None:
-            records.append(rec)
-    if not records:
+    width = len(header)
+    lines = [n for n, row in enumerate(rows[1:], start=2) if len(row) == width]
+    skips = [
+        (line_no, f"row {line_no}: {len(row)} cells, expected {width}")
+        for line_no, row in enumerate(rows[1:], start=2)
+        if len(row) != width and any(cell.strip() for cell in row)
+    ]
+    cells = list(zip(*(row for row in rows[1:] if len(row) == width), strict=True)) or [()] * width
+    # A field named twice (both spellings of unauthorized use) takes its last column.
+    by_field = {HEADERS[h][0]: list(column) for h, column in zip(header, cells, strict=True)}
+    for field, column in by_field.items():
+        if not normalized:
+            fold = field in _FOLDED
+            by_field[field] = [" ".join(c.split()) if fold else c.strip() for c in column]
+
+    keep, lo, hi = _check_rows(by_field, lines, skips)
+    for _, reason in sorted(skips):  # in file order
+        meta.skip(reason)
+    if not keep:
         raise RegistryError(name, "no records in this registry CSV")
-    return Registry(records, meta)
+    if len(keep) < len(lines):  # some rows were skipped
+        by_field = {f: [column[i] for i in keep] for f, column in by_field.items()}
+    blank = [""] * len(keep)
+    text_of = {f: by_field.get(f, blank) for f in _TEXT}
+    service, description, notes = text_of["service"], text_of["description"], text_of["notes"]
+    columns = RecordColumns(
+        port_lo=lo,
+        port_hi=hi,
+        transport=[t.lower() for t in by_field["transport"]],
+        order=list(range(len(keep))),
+        **text_of,
+        **_markers.derive_columns(service, description, notes),
+    )
+    return Registry.from_columns(columns, meta)
 
 
-def _record(values: dict[str, str], order: int, line_no: int, meta: RegistryMeta) -> Record | None:
-    port = values.pop("port")
-    lo = hi = None
-    if port:
-        m = _PORT.match(port)
-        if not m:
-            return meta.skip(f"row {line_no}: bad port number {port!r}")
-        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi > 65535 or lo > hi:
-            return meta.skip(f"row {line_no}: port out of range {port!r}")
-    transport = values.pop("transport").lower()
-    if transport and transport not in TRANSPORTS:
-        return meta.skip(f"row {line_no}: unknown transport {transport!r}")
-    service = values.pop("service")
-    if not service and lo is None:
-        return meta.skip(f"row {line_no}: neither a service name nor a port")
-    provenance = values.pop("provenance", "")
-    return Record.build(service, lo, hi, transport, order=order, provenance=provenance, **values)
+#: Record text fields a CSV can carry (everything but the port and transport).
+_TEXT = tuple(dict.fromkeys(h for h, _ in HEADERS.values() if h not in ("port", "transport")))
+#: Fields whose whitespace runs fold to one space (the others are only stripped).
+_FOLDED = frozenset(_TEXT) - {"service", "provenance"}
+
+
+def _check_rows(
+    by_field: dict[str, list[str]], lines: list[int], skips: list[tuple[int, str]]
+) -> tuple[list[int], list[int | None], list[int | None]]:
+    """(rows that are records, their first ports, their last ports).
+
+    Each other row adds (line number, reason) to ``skips``; blank rows are dropped silently.
+    """
+    keep: list[int] = []
+    los: list[int | None] = []
+    his: list[int | None] = []
+    names = by_field["service"]
+    transports = by_field["transport"]
+    for i, port in enumerate(by_field["port"]):
+        lo = hi = None
+        if port.isdigit() and port.isascii() and len(port) <= 5:
+            lo = hi = int(port)
+        elif port:
+            m = _PORT.match(port)
+            if not m:
+                skips.append((lines[i], f"row {lines[i]}: bad port number {port!r}"))
+                continue
+            lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi is not None and (hi > 65535 or lo > hi):
+            skips.append((lines[i], f"row {lines[i]}: port out of range {port!r}"))
+            continue
+        transport = transports[i].lower()
+        if transport and transport not in TRANSPORTS:
+            skips.append((lines[i], f"row {lines[i]}: unknown transport {transport!r}"))
+            continue
+        if not names[i] and lo is None:
+            if any(column[i] for column in by_field.values()):
+                skips.append((lines[i], f"row {lines[i]}: neither a service name nor a port"))
+            continue
+        keep.append(i)
+        los.append(lo)
+        his.append(hi)
+    return keep, los, his

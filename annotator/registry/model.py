@@ -29,12 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from annotator.registry import _markers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.registry._columns import RecordColumns
 
 #: Transport names in code order: the code is the index (tcp=0, udp=1, sctp=2, dccp=3).
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
@@ -195,16 +198,41 @@ class Registry:
         meta: RegistryMeta | None = None,
         people: dict[str, Person] | None = None,
     ) -> None:
-        self.records: tuple[Record, ...] = tuple(records)
+        self._records: tuple[Record, ...] | None = tuple(records)
+        self._columns: RecordColumns | None = None
         self.meta = meta if meta is not None else RegistryMeta()
         self.people: dict[str, Person] = dict(people or {})
         self._table: np.ndarray | None = None
         self._slots: pd.DataFrame | None = None
-        self._slot_records: list[tuple[int, ...]] = []
+        self._slot_members: np.ndarray | None = None  # record ids of slot s:
+        self._slot_offsets: np.ndarray | None = None  # members[offsets[s]:offsets[s + 1]]
         self._current: np.ndarray | None = None
         self._by_name: dict[str, list[Record]] | None = None
 
+    @classmethod
+    def from_columns(cls, columns: RecordColumns, meta: RegistryMeta | None = None) -> Registry:
+        """A registry over record columns; its :class:`Record` objects are made on first use.
+
+        Annotating a capture needs only the slot table, which is built from the
+        columns directly, so the records of a column-wise loaded registry (the
+        CSV loader, the bundled snapshot) are never made unless asked for.
+        """
+        registry = cls((), meta)
+        registry._records = None
+        registry._columns = columns
+        return registry
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        """Every record, in registry order."""
+        if self._records is None:
+            assert self._columns is not None
+            self._records = self._columns.records()
+        return self._records
+
     def __len__(self) -> int:
+        if self._records is None and self._columns is not None:
+            return len(self._columns)
         return len(self.records)
 
     def __iter__(self) -> Iterator[Record]:
@@ -212,7 +240,7 @@ class Registry:
 
     def __repr__(self) -> str:
         m = self.meta
-        return f"<Registry {len(self.records)} records, {m.format or '?'} {m.updated or ''}>"
+        return f"<Registry {len(self)} records, {m.format or '?'} {m.updated or ''}>"
 
     # -- record lookups ---------------------------------------------------
 
@@ -225,7 +253,9 @@ class Registry:
                 continue
             slot = int(self.table[code, port])
             if slot >= 0:
-                found.update(self._slot_records[slot])
+                assert self._slot_members is not None and self._slot_offsets is not None
+                start, end = self._slot_offsets[slot : slot + 2]
+                found.update(self._slot_members[start:end].tolist())
         return [self.records[i] for i in sorted(found)]
 
     def lookup_name(self, name: str) -> list[Record]:
@@ -292,9 +322,13 @@ class Registry:
         return port_class(ports)
 
     def _build(self) -> None:
+        from annotator.registry._columns import RecordColumns
         from annotator.registry._table import build_table
 
-        self._table, self._slot_records, self._slots = build_table(self.records)
+        columns = self._columns
+        if columns is None:
+            columns = RecordColumns.from_records(self.records)
+        self._table, self._slot_members, self._slot_offsets, self._slots = build_table(columns)
         current = self._slots["service"].notna().to_numpy()
         # One extra False at the end, so slot id -1 indexes "no assignment".
         self._current = np.append(current, False)

@@ -171,15 +171,17 @@ def _snapshot() -> Registry:
     key = ("snapshot",)
     if key in _loaded:
         return _loaded[key]
-    from annotator.registry.loaders import parse_registry
+    from annotator.registry.load_csv import load_csv
 
     data_dir = resources.files("annotator.registry").joinpath("data")
     try:
-        data = gzip.decompress(data_dir.joinpath("snapshot.csv.gz").read_bytes())
+        text = gzip.decompress(data_dir.joinpath("snapshot.csv.gz").read_bytes()).decode("utf-8")
         info = snapshot_metadata()
-    except (OSError, EOFError, ValueError) as err:
+    except (OSError, EOFError, ValueError) as err:  # UnicodeDecodeError is a ValueError
         raise RegistryError(SNAPSHOT_SOURCE, f"damaged installation ({err})") from None
-    registry = parse_registry(data, SNAPSHOT_SOURCE)
+    # The converter writes every cell already stripped and folded, and says so.
+    normalized = info.get("text_normalized") is True
+    registry = load_csv(text, SNAPSHOT_SOURCE, normalized=normalized)
     meta = registry.meta
     meta.title = info.get("title", "")
     meta.updated = info.get("updated", "")

@@ -1,0 +1,64 @@
+"""The registry's records held column by column, from which the lookup tables are built.
+
+Making 14,000 :class:`~annotator.registry.model.Record` objects costs more than
+everything else in loading the bundled snapshot, and annotating a capture
+needs none of them: the flow join needs only the (transport, port) slot table
+and the per-slot columns.  So the CSV loader hands the registry its columns,
+and the records are made from them on the first use of ``Registry.records``.
+Registries built from records (XML, pasted text) are turned into columns once,
+to build the table with numpy instead of a loop per record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+from annotator.registry.model import Record
+
+#: Record's fields in its constructor's order; RecordColumns has one list per field.
+FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+
+
+@dataclass
+class RecordColumns:
+    """One list per :class:`Record` field, all of the same length, in registry order."""
+
+    service: list[str]
+    port_lo: list[int | None]
+    port_hi: list[int | None]
+    transport: list[str]
+    description: list[str]
+    assignee: list[str]
+    contact: list[str]
+    registration_date: list[str]
+    modification_date: list[str]
+    reference: list[str]
+    service_code: list[str]
+    unauthorized_use: list[str]
+    notes: list[str]
+    status: list[str]
+    historic: list[bool]
+    deassigned: list[bool]
+    deassigned_date: list[str | None]
+    discouraged: list[bool]
+    widely_used: list[bool]
+    order: list[int]
+    provenance: list[str]
+
+    def __len__(self) -> int:
+        return len(self.service)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Record]) -> RecordColumns:
+        """The columns of ``records`` (one pass, no per-field loop in Python)."""
+        if not records:
+            return cls(*([] for _ in FIELDS))
+        values = zip(*map(attrgetter(*FIELDS), records), strict=True)
+        return cls(*map(list, values))
+
+    def records(self) -> tuple[Record, ...]:
+        """The :class:`Record` of every row, in registry order."""
+        return tuple(map(Record, *(getattr(self, name) for name in FIELDS)))
