@@ -72,13 +72,18 @@ def load_csv(text: str, name: str, *, normalized: bool = False) -> Registry:
     meta = RegistryMeta(source=name, format="csv", columns_available=available)
 
     width = len(header)
-    lines = [n for n, row in enumerate(rows[1:], start=2) if len(row) == width]
-    skips = [
-        (line_no, f"row {line_no}: {len(row)} cells, expected {width}")
-        for line_no, row in enumerate(rows[1:], start=2)
-        if len(row) != width and any(cell.strip() for cell in row)
-    ]
-    cells = list(zip(*(row for row in rows[1:] if len(row) == width), strict=True)) or [()] * width
+    body = rows[1:]
+    full = [row for row in body if len(row) == width]
+    lines = list(range(2, len(body) + 2))  # row number of each full row, for skip reasons
+    skips: list[tuple[int, str]] = []
+    if len(full) < len(body):  # rows of the wrong width are skipped (blank ones silently)
+        lines = [n for n, row in enumerate(body, start=2) if len(row) == width]
+        skips = [
+            (n, f"row {n}: {len(row)} cells, expected {width}")
+            for n, row in enumerate(body, start=2)
+            if len(row) != width and any(cell.strip() for cell in row)
+        ]
+    cells = list(zip(*full, strict=True)) or [()] * width
     # A field named twice (both spellings of unauthorized use) takes its last column.
     by_field = {HEADERS[h][0]: list(column) for h, column in zip(header, cells, strict=True)}
     for field, column in by_field.items():

