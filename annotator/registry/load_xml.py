@@ -48,6 +48,8 @@ def load_xml(data: bytes, name: str) -> Registry:
         raise RegistryError(name, "refused: the XML references external content") from None
     except ParseError as err:
         raise RegistryError(name, f"malformed or truncated XML ({err})") from None
+    except (LookupError, ValueError) as err:  # expat on an encoding="..." it cannot use
+        raise RegistryError(name, f"XML in an unsupported encoding ({err})") from None
     ns = str(root.tag)[: str(root.tag).find("}") + 1]  # IANA's namespace, or none
     return _registry(root, ns, name)
 
