@@ -53,11 +53,12 @@ class RecordColumns:
 
     @classmethod
     def from_records(cls, records: Sequence[Record]) -> RecordColumns:
-        """The columns of ``records`` (one pass, no per-field loop in Python)."""
-        if not records:
-            return cls(*([] for _ in FIELDS))
-        values = zip(*map(attrgetter(*FIELDS), records), strict=True)
-        return cls(*map(list, values))
+        """The columns of ``records``.
+
+        Field by field, so that no object per record is made on the way (a
+        tuple per record would wake the garbage collector over the whole heap).
+        """
+        return cls(*(list(map(attrgetter(name), records)) for name in FIELDS))
 
     def records(self) -> tuple[Record, ...]:
         """The :class:`Record` of every row, in registry order."""
