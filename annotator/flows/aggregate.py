@@ -41,6 +41,7 @@ from annotator.capture.columns import (
     PacketBatch,
 )
 from annotator.errors import UsageError
+from annotator.flows.direction import AssignedPorts, decide
 from annotator.flows.flowcols import Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
 from annotator.flows.live import LiveTable
@@ -122,6 +123,14 @@ class FlowAggregator:
     named the server, both sides of a flow keep up to the larger limit (the
     port rules that decide direction otherwise run at the end); once it has,
     the server side keeps only ``payload_s2c``, which bounds memory per flow.
+
+    ``early_direction=True`` decides client and server of UDP flows (which
+    never carry a handshake) as soon as they start, with the same port rules
+    and ``registry`` that :func:`annotator.flows.read.finish_flows` applies at
+    the end, so their server side keeps only ``payload_s2c`` from the start
+    instead of the larger limit: the same payload comes out, with about 1.5 kB
+    less held per UDP flow while reading.  Pass the registry that
+    ``finish_flows`` will get.
     """
 
     def __init__(
@@ -129,9 +138,14 @@ class FlowAggregator:
         idle_timeout: float | Mapping[str, float] | None = None,
         payload_c2s: int = 2048,
         payload_s2c: int = 512,
+        *,
+        early_direction: bool = False,
+        registry: AssignedPorts | None = None,
     ) -> None:
         self.timeout_ns = timeout_table(idle_timeout)
         self.limits = (int(payload_c2s), int(payload_s2c))
+        self.early_direction = early_direction
+        self.registry = registry
         self.live = LiveTable()
         self.done: list[Flows] = []
         self.now = np.iinfo(np.int64).min
@@ -254,6 +268,8 @@ class FlowAggregator:
         if n_live:
             known = np.where(seg_cont, live["hs_dir"][cont_slot], 0)
             hs_dir = np.where(known != 0, known, hs_dir)
+        if self.early_direction:
+            hs_dir = self._udp_direction(key, seg, seg_cont, cont_slot, r["first_fwd"], hs_dir)
         c2s, s2c = self.limits
         need = []
         for side, server_dir in (("ab", 2), ("ba", 1)):
@@ -300,6 +316,32 @@ class FlowAggregator:
         expired = self.live.remove(self.live.idle(self.now, self.timeout_ns))
         if expired is not None:
             self.done.append(expired)
+
+    def _udp_direction(self, key, seg, seg_cont, cont_slot, first_fwd, hs_dir) -> np.ndarray:
+        """``hs_dir`` with UDP segments' client side filled in by the port rules.
+
+        The final decision (:func:`~annotator.flows.direction.decide`) for a
+        UDP flow depends only on its ports and on who sent its first packet
+        -- the live flow's, for a segment that continues one -- so it can be
+        taken here already, for payload limits only.
+        """
+        small = key[4][seg]
+        udp = np.flatnonzero((small >> np.uint64(48)) == PROTO_UDP)
+        if len(udp) == 0:
+            return hs_dir
+        small = small[udp]
+        first = first_fwd[udp]
+        if len(self.live):
+            cont = seg_cont[udp]
+            first = np.where(cont, self.live.cols["first_fwd"][cont_slot[udp]], first)
+        a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
+        b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
+        proto = np.full(len(udp), PROTO_UDP, dtype=np.uint8)
+        no_hs = np.zeros(len(udp), dtype=np.uint8)
+        client_is_a, _ = decide(proto, a_port, b_port, no_hs, first, self.registry)
+        hs_dir = hs_dir.copy()
+        hs_dir[udp] = np.where(client_is_a, 1, 2)
+        return hs_dir
 
     def finish(self) -> Flows:
         """Every flow, finished or still live, in one table (canonical orientation)."""

@@ -145,9 +145,11 @@ def read_flows(
     sources = _sources(paths)
     c2s = _check_limit("payload_c2s", payload_c2s, 2048)
     s2c = _check_limit("payload_s2c", payload_s2c, 256)
-    agg = FlowAggregator(idle_timeout, payload_c2s=c2s, payload_s2c=s2c)
     if registry is None:
         registry = default_registry()
+    agg = FlowAggregator(
+        idle_timeout, payload_c2s=c2s, payload_s2c=s2c, early_direction=True, registry=registry
+    )
     names = [_source_name(s) for s in sources]
     infos: list[CaptureInfo] = []
     partial: list[Partial] = []

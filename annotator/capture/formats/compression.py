@@ -100,7 +100,10 @@ def _human(n: float) -> str:
 
 
 ASYNC_HASH_MIN = 1 << 20  # reads at least this large are hashed on the helper thread
-_MAX_PENDING = 16  # hash jobs queued before the reader waits (bounds memory)
+# Hash jobs queued before the reader waits.  Each pending job keeps its read
+# buffer alive (no copy), so this bounds how many old buffers the helper
+# thread can pin: 4 jobs of 1 MiB still let hashing overlap the walk.
+_MAX_PENDING = 4
 
 
 class _HashingRaw(io.RawIOBase):
