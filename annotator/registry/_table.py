@@ -15,7 +15,7 @@ duplicate) need a step in Python.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,12 +71,7 @@ def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     for c in range(len(TRANSPORTS)):
         applies = (lo >= 0) & ((code == c) | (code == blank))
         spans = np.flatnonzero(applies & (lo != hi))
-        segments = _range_segments(
-            list(zip(lo[spans].tolist(), hi[spans].tolist(), spans.tolist(), strict=True))
-        )
-        firsts = [first for first, _, _ in segments]
-        lasts = [last for _, last, _ in segments]
-        parts.append(_pieces(c, firsts, lasts, [key_id(ids) for _, _, ids in segments], False))
+        parts.append(_pieces(c, *_range_pieces(lo[spans], hi[spans], spans, key_id), False))
 
         # Exact records grouped by port, each group in registry order.
         singles = np.flatnonzero(applies & (lo == hi))
@@ -137,33 +132,39 @@ def _pieces(code: int, lo, hi, keys, exact: bool) -> tuple[np.ndarray, ...]:
     )
 
 
-def _range_segments(
-    ranges: list[tuple[int, int, int]],
-) -> list[tuple[int, int, tuple[int, ...]]]:
-    """Split possibly overlapping ranges into (lo, hi, record ids) pieces of constant cover.
+def _range_pieces(
+    lo: np.ndarray, hi: np.ndarray, ids: np.ndarray, key_id: Callable[[tuple[int, ...]], int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split possibly overlapping ranges into pieces of constant cover, in port order.
 
-    The pieces come in port order.  Most ranges overlap no other and are a
-    piece as they stand; only groups of overlapping ones need the sweep.
+    Returns (first ports, last ports, key ids).  Most ranges overlap no other
+    and are a piece as they stand, named by their record id; only groups of
+    overlapping ranges need the sweep (:func:`_sweep`).
     """
-    out: list[tuple[int, int, tuple[int, ...]]] = []
-    group: list[tuple[int, int, int]] = []
-    reach = -1  # the last port the current group covers
-    for lo, hi, i in sorted(ranges):
-        if group and lo > reach:
-            out.extend(_sweep(group))
-            group = []
-        group.append((lo, hi, i))
-        reach = max(reach, hi) if len(group) > 1 else hi
-    if group:
-        out.extend(_sweep(group))
-    return out
+    if not len(lo):
+        return lo, hi, ids
+    order = np.lexsort((ids, hi, lo))
+    lo, hi, ids = lo[order], hi[order], ids[order]
+    reach = np.maximum.accumulate(hi)  # the last port covered by this range or an earlier one
+    new_group = np.concatenate(([True], lo[1:] > reach[:-1]))
+    group = np.cumsum(new_group) - 1
+    sizes = np.bincount(group)
+    alone = sizes[group] == 1
+    firsts, lasts, keys = [lo[alone]], [hi[alone]], [ids[alone]]
+    for g in np.flatnonzero(sizes > 1).tolist():
+        members = group == g
+        ranges = zip(lo[members].tolist(), hi[members].tolist(), ids[members].tolist(), strict=True)
+        pieces = _sweep(list(ranges))
+        firsts.append(np.array([a for a, _, _ in pieces], dtype=np.int64))
+        lasts.append(np.array([b for _, b, _ in pieces], dtype=np.int64))
+        keys.append(np.array([key_id(ids) for _, _, ids in pieces], dtype=np.int64))
+    first, last, key = (np.concatenate(v) for v in (firsts, lasts, keys))
+    by_port = np.argsort(first, kind="stable")
+    return first[by_port], last[by_port], key[by_port]
 
 
 def _sweep(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, tuple[int, ...]]]:
-    """:func:`_range_segments` of ranges that may overlap: a sweep over their ends."""
-    if len(ranges) == 1:
-        lo, hi, i = ranges[0]
-        return [(lo, hi, (i,))]
+    """(first port, last port, record ids) of each piece of constant cover of overlapping ranges."""
     events: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, i in ranges:
         events.setdefault(lo, []).append((+1, i))
