@@ -22,7 +22,11 @@ Lookup rules (each pinned by a test on real registry rows):
 For joins over millions of flows the registry builds, once and lazily, a
 dense ``int32`` table of shape (4, 65536) mapping (transport code, port) to a
 *slot*: one row of :attr:`Registry.slots` per distinct set of records.  A
-lookup is then one numpy fancy-indexing step.
+lookup is then one numpy fancy-indexing step.  The table is built from the
+records' columns (:mod:`annotator.registry._columns`); a registry loaded
+column by column (CSV, the bundled snapshot) makes its :class:`Record`
+objects only when :attr:`Registry.records` or a record lookup first needs them,
+since annotating a capture needs only the table.
 """
 
 from __future__ import annotations
