@@ -67,6 +67,21 @@ def test_fuzz_target_smoke_run(corpus, tmp_path, target, runs, max_len):
     assert "Done" in proc.stderr, tail  # libFuzzer's last line: it really ran
 
 
+def test_capture_corpus_reads_the_same_with_both_walks(corpus):
+    """The compiled walk, which atheris cannot instrument, against the Python
+    one on every capture input of the corpus: the seeds, plus what the smoke
+    run above added (libFuzzer stores new inputs in the corpus folder)."""
+    pytest.importorskip("numba")
+    proc = subprocess.run(
+        [sys.executable, str(FUZZ / "replay_engines.py"), str(corpus / "capture")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert ", 0 differ" in proc.stdout
+
+
 # Inputs the fuzzers found, replayed without atheris so they stay fixed.
 REGISTRY_FINDINGS = [
     # expat raised LookupError (an internal error at the command line) on an
