@@ -146,7 +146,7 @@ class FlowAggregator:
         self.limits = (int(payload_c2s), int(payload_s2c))
         self.early_direction = early_direction
         self.registry = registry
-        self.live = LiveTable()
+        self.live = LiveTable(self.timeout_ns)
         self.done: list[Flows] = []
         self.now = np.iinfo(np.int64).min
 
@@ -313,7 +313,7 @@ class FlowAggregator:
         # batch's median timestamp, so one corrupt far-future timestamp cannot
         # expire every live flow at once.
         self.now = max(self.now, int(np.median(ts)))
-        expired = self.live.remove(self.live.idle(self.now, self.timeout_ns))
+        expired = self.live.remove(self.live.idle(self.now))
         if expired is not None:
             self.done.append(expired)
 
@@ -346,5 +346,5 @@ class FlowAggregator:
     def finish(self) -> Flows:
         """Every flow, finished or still live, in one table (canonical orientation)."""
         table = concat([*self.done, self.live.rows()])
-        self.done, self.live = [], LiveTable()
+        self.done, self.live = [], LiveTable(self.timeout_ns)
         return table

@@ -6,6 +6,12 @@ copies the whole table.  A small index -- key hashes sorted, with their slots
 -- finds a batch's keys with one ``searchsorted``; finished flows are taken
 out (their slots reused) and new ones inserted, touching only the index and
 the rows that change.
+
+Idle expiry is checked against a lower bound on the earliest moment any live
+flow can expire (its last timestamp plus its transport's timeout): while the
+clock has not passed it, no live flow is scanned, so a batch costs nothing
+per live flow there.  The bound stays valid as flows continue (their last
+timestamp only grows) and is lowered as flows are inserted.
 """
 
 from __future__ import annotations
@@ -16,16 +22,25 @@ from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows,
 from annotator.flows.keys import same_key
 
 _KEY_COLUMNS = ("a_hi", "a_lo", "b_hi", "b_lo", "small")
+_NEVER = np.iinfo(np.int64).max
 
 
 class LiveTable:
     """Live flows in canonical orientation, addressable by slot."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_ns: np.ndarray | None = None) -> None:
+        """``timeout_ns``: idle timeout per IP protocol number (256 entries), for :meth:`idle`."""
         self.cols: Flows = empty_flows(0)
         self.free = np.zeros(0, dtype=np.intp)
         self.index_h = np.zeros(0, dtype=np.uint64)
         self.index_slot = np.zeros(0, dtype=np.intp)
+        self.timeout_ns = timeout_ns
+        self.due = _NEVER  # no live flow can expire at or before this clock
+
+    def _deadlines(self, last_ts: np.ndarray, small: np.ndarray) -> np.ndarray:
+        """Last timestamp plus the transport's timeout, saturating at the int64 maximum."""
+        tmo = self.timeout_ns[(small >> np.uint64(48)).astype(np.uint8)]
+        return np.where(last_ts > _NEVER - tmo, _NEVER, last_ts + tmo)
 
     def __len__(self) -> int:
         return len(self.index_h)
@@ -71,12 +86,24 @@ class LiveTable:
         at = np.searchsorted(self.index_h, h)
         self.index_h = np.insert(self.index_h, at, h)
         self.index_slot = np.insert(self.index_slot, at, slots[order])
+        if self.timeout_ns is not None:
+            self.due = min(self.due, int(self._deadlines(rows["last_ts"], rows["small"]).min()))
 
-    def idle(self, now: int, timeout_ns: np.ndarray) -> np.ndarray:
-        """Slots of the flows silent for longer than their transport's timeout."""
+    def idle(self, now: int) -> np.ndarray:
+        """Slots of the flows silent for longer than their transport's timeout.
+
+        Scans the live flows only when ``now`` has passed :attr:`due`; the
+        result is the same as scanning every time.
+        """
+        if now <= self.due or len(self.index_slot) == 0:
+            return np.zeros(0, dtype=np.intp)
         slots = self.index_slot
-        proto = (self.cols["small"][slots] >> np.uint64(48)).astype(np.uint8)
-        return slots[(now - self.cols["last_ts"][slots]) > timeout_ns[proto]]
+        last_ts, small = self.cols["last_ts"][slots], self.cols["small"][slots]
+        proto = (small >> np.uint64(48)).astype(np.uint8)
+        gone = (now - last_ts) > self.timeout_ns[proto]
+        stay = ~gone
+        self.due = int(self._deadlines(last_ts[stay], small[stay]).min()) if stay.any() else _NEVER
+        return slots[gone]
 
     def rows(self) -> Flows:
         """Every live flow, as rows."""

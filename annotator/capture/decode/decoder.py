@@ -34,7 +34,8 @@ from .packets import PENDING, Packets, u8
 from .tags import walk_tags
 from .transport import decode_transport
 
-#: Packets decoded together in one pass of the stages (see :meth:`Decoder.decode`).
+#: About how many packets are decoded together in one pass of the stages
+#: (see :meth:`Decoder.decode`; a slice holds at most 1.5 times this).
 SLICE = 8192
 TRANSPORTS = np.array([6, 17, 33, 132], dtype=np.int64)
 #: Lookup tables over the 256 IP protocol numbers (a gather beats ``np.isin``).
@@ -66,8 +67,13 @@ class Decoder:
         pk = Packets(batch, self._vocab)
         firsts, laters = [], []
         # Slices keep the temporaries small (cache-resident, no page faults).
-        for start in range(0, pk.n, SLICE):
-            first, later = _decode_slice(pk, np.arange(start, min(pk.n, start + SLICE)))
+        # Equal slices of about SLICE packets: a batch a little over SLICE is
+        # one slice, not a full one plus a sliver that pays the fixed cost of
+        # every stage again.
+        count = max(1, round(pk.n / SLICE))
+        for k in range(count if pk.n else 0):
+            lo, hi = pk.n * k // count, pk.n * (k + 1) // count
+            first, later = _decode_slice(pk, np.arange(lo, hi))
             firsts.append(first)
             laters.append(later)
         if pk.n:
