@@ -6,7 +6,8 @@ enough for the fuzzer to mutate quickly yet starts from a valid capture of
 each format, byte order and protocol mix the samples hold.  A few seeds are
 compressed with each supported codec.  Registry seeds are small hand-written
 snippets of each registry form the loaders accept (IANA XML, IANA CSV, the
-pasted web-page table, UTF-16 text).
+pasted web-page table, UTF-16 text).  Evidence seeds are the first payload
+bytes of each flow of the samples (TLS, HTTP, DNS, SSH, ...).
 
 Usage::
 
@@ -143,6 +144,23 @@ def registry_seeds() -> Iterator[bytes]:
     yield PIPE_SEED.encode("utf-8-sig")
 
 
+def evidence_seeds() -> Iterator[bytes]:
+    """The first payload bytes of every flow of the samples, in fuzz_evidence's layout."""
+    from annotator.flows import read_flows
+
+    transports = {"tcp": 0, "udp": 1, "sctp": 3}
+    for path in sorted(SAMPLES.glob("*.pcap*")):
+        table = read_flows(path)
+        rows = table.flows[["transport", "client_port", "server_port"]].itertuples(index=False)
+        for (transport, client, server), c2s, s2c in zip(
+            rows, table.payload_c2s, table.payload_s2c, strict=True
+        ):
+            c2s, s2c = bytes(c2s or b"")[:2048], bytes(s2c or b"")[:2048]
+            if (c2s or s2c) and transport in transports:
+                head = struct.pack(">BHHH", transports[transport], client, server, len(c2s))
+                yield head + c2s + s2c
+
+
 def write(folder: Path, seeds: Iterator[bytes]) -> int:
     """Store each distinct seed under its SHA-1, as libFuzzer names corpus files."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,7 +176,8 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else HERE / "corpus"
     n_cap = write(out / "capture", capture_seeds())
     n_reg = write(out / "registry", registry_seeds())
-    print(f"{out}: {n_cap} capture seeds, {n_reg} registry seeds")
+    n_evi = write(out / "evidence", evidence_seeds())
+    print(f"{out}: {n_cap} capture, {n_reg} registry and {n_evi} evidence seeds")
     return 0
 
 

@@ -26,8 +26,13 @@ needs_atheris = pytest.mark.skipif(
 )
 
 # (target, executions, largest input): the capture target runs about 200
-# inputs a second (read_flows end to end), the registry one about 2,000.
-TARGETS = [("fuzz_capture", 2500, 65536), ("fuzz_registry", 6000, 16384)]
+# inputs a second (read_flows end to end), the registry one about 2,000, the
+# evidence one several thousand.
+TARGETS = [
+    ("fuzz_capture", 2500, 65536),
+    ("fuzz_registry", 6000, 16384),
+    ("fuzz_evidence", 20000, 4096),
+]
 
 
 @pytest.fixture(scope="module")
