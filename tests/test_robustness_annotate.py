@@ -14,8 +14,11 @@ every file:
   other + undecodable == total == the packets the capture section reports,
   and the per-reason undecodable counts sum to the undecodable total.
 
+Today every one of the 415 files reads to its end (exit 0, malformed packets
+counted as undecodable); copies cut short exercise exits 2 and 3.
 pytest-timeout is the hang guard: one file stuck in a loop fails the test
-instead of stalling CI.
+instead of stalling CI.  The whole folder takes about 25 s (some 60 ms a
+file, most of it the fixed cost of a run: registry join, triage, report).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pytest
 
 from annotator.cli import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, main
 
-pytestmark = [pytest.mark.shared, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def robustness_captures(shared: Path) -> list[Path]:
