@@ -109,10 +109,10 @@ _MAX_PENDING = 4
 class _HashingRaw(io.RawIOBase):
     """The stored bytes: counted and hashed as they are read, with a peeked prefix.
 
-    ``stable`` says the caller never rewrites a buffer it has read into (the
-    capture reader fills a fresh buffer each time), so large reads can be
-    hashed later on the helper thread without a copy; otherwise they are
-    copied first.
+    ``stable`` says the caller never rewrites a buffer while a view of it is
+    alive (the capture reader reuses a buffer only when nothing refers to it,
+    and a pending hash job holds a view), so large reads can be hashed later
+    on the helper thread without a copy; otherwise they are copied first.
     """
 
     def __init__(self, fileobj: BinaryIO, prefix: bytes) -> None:
@@ -236,7 +236,7 @@ class ByteStream:
         self._inner: io.RawIOBase | io.BufferedIOBase | BinaryIO
         if self.compression is None:
             self._inner = self.raw
-            self.raw.stable = True  # readinto() is only ever given fresh buffers
+            self.raw.stable = True  # the reader never rewrites a buffer a hash job still holds
         elif self.compression == "gzip":
             self._inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
         elif self.compression == "bzip2":

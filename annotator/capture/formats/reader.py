@@ -34,6 +34,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from sys import getrefcount
 from typing import BinaryIO
 
 import numpy as np
@@ -101,6 +102,7 @@ class CaptureReader:
         self._kernels: types.ModuleType | None = pywalk if engine == "python" else None
         self._chunk_bytes = chunk_bytes
         self._buf = np.empty(0, np.uint8)
+        self._spare: np.ndarray | None = None  # the previous buffer, reused when free
         self._base = 0  # stream offset of self._buf[0]
         self._pos = 0
         self._end = 0
@@ -188,15 +190,26 @@ class CaptureReader:
             self._end += got
 
     def _refill(self, need: int) -> None:
-        """Move the unread tail to a fresh buffer and read on from the stream.
+        """Move the unread tail to another buffer and read on from the stream.
 
-        A fresh buffer (not reused) because batches already handed out keep
-        pointing into the old one; bytes once read are never overwritten.
+        Batches already handed out keep pointing into the buffers they were
+        read into, so bytes once read are never overwritten while anything
+        refers to them.  The buffer before the current one is reused when
+        nothing else holds it any more (its reference count shows no batch,
+        array view or pending hash job), as in a plain read where each batch
+        is done with before the next; otherwise a fresh one is allocated.
+        Reuse saves the allocation and the page faults of filling new memory.
         """
         keep = self._end - self._pos
-        new = np.empty(max(self._chunk_bytes, keep + need), np.uint8)
+        size = max(self._chunk_bytes, keep + need)
+        # 2 references: the attribute and getrefcount's own argument.
+        if self._spare is not None and len(self._spare) >= size and getrefcount(self._spare) == 2:
+            new = self._spare
+        else:
+            new = np.empty(size, np.uint8)
         new[:keep] = self._buf[self._pos : self._end]
         self._base += self._pos
+        self._spare = self._buf if len(self._buf) else None
         self._buf, self._pos, self._end = new, 0, keep
         self._fill(need)
 
