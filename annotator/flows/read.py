@@ -173,6 +173,7 @@ def read_flows(
             infos.append(reader.info)
             if reader.partial is not None:
                 partial.append(reader.partial)
+            records = batch = None  # release the last read buffer before the table is built
     flows, pay_c2s, pay_s2c = finish_flows(agg, names, registry, c2s, s2c)
     other_table = pd.DataFrame(
         {

@@ -55,11 +55,12 @@ from annotator.errors import CaptureError, UsageError
 from annotator.result import CaptureInfo, Partial
 
 #: Size of each read buffer.  A batch never spans two buffers, and the buffer a
-#: batch points into stays alive while the next one fills, so about two buffers
-#: (plus the decoded columns of one batch, which shrink with it) are resident
-#: at a time.  4 MiB (~9,000 records of a typical capture) reads as fast as
-#: 16 MiB did and keeps ~35 MB less resident (``benchmarks/bench_capture.py``).
-DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+#: batch points into stays alive while the next one fills, so two buffers (plus
+#: the decoded columns of one batch, which shrink with it) are resident at a
+#: time.  6 MiB (~13,000 records of a typical capture) keeps ~30 MB less
+#: resident than 16 MiB at a few percent more CPU (a fixed cost per batch);
+#: 4 MiB saves little more and costs ~5% (``benchmarks/bench_capture.py``).
+DEFAULT_CHUNK_BYTES = 6 * 1024 * 1024
 DEFAULT_CHUNK_RECORDS = 65536
 NUMBA_MIN_BYTES = 128 * 1024 * 1024
 NUMBA_MIN_RECORDS = 500_000
@@ -247,6 +248,8 @@ class CaptureReader:
             self._finish()
         finally:
             self._stream.close()
+            # The read buffers go too (batches still held keep theirs alive).
+            self._buf, self._spare = np.empty(0, np.uint8), None
 
     def _read(self, chunk_records: int) -> Iterator[RecordBatch]:
         walker = self._walker
