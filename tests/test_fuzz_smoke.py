@@ -60,6 +60,10 @@ def test_fuzz_target_smoke_run(corpus, tmp_path, target, runs, max_len):
             f"-max_len={max_len}",
             "-max_total_time=60",
             "-timeout=10",
+            # No memory limit here: libFuzzer judges it by the peak RSS, which
+            # Linux carries over from the parent across fork and exec, so the
+            # limit would measure pytest's own peak.  The long runs set one.
+            "-rss_limit_mb=0",
             f"-artifact_prefix={tmp_path}/",
         ],
         capture_output=True,
