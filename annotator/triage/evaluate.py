@@ -153,7 +153,7 @@ def _protocol_name(protocol: object) -> str:
     return PROTOCOLS.get(str(protocol), str(protocol))
 
 
-def _detail(flag: str, row: pd.Series) -> str:
+def _detail(flag: str, row: dict) -> str:
     """One plain sentence saying what this finding is about."""
     where = f"{row['server_port']}/{row['transport']}"
     service = row["service"] if pd.notna(row["service"]) else None
@@ -229,9 +229,15 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
             "bytes": grouped["bytes"].sum(),
             "first_seen": grouped["first_seen"].min(),
             "last_seen": grouped["last_seen"].max(),
-            "flow_index": grouped["flow_index"].agg(list),
         }
     )
+    # The flow rows of each group, without a Python call per group: sort the
+    # rows by group number (groups are numbered in the order ``agg`` lists them)
+    # and cut the sorted row numbers at the group boundaries.
+    group = grouped.ngroup().to_numpy()
+    rows = long["flow_index"].to_numpy()[np.argsort(group, kind="stable")]
+    bounds = np.cumsum(np.bincount(group, minlength=len(agg)))[:-1]
+    agg["flow_index"] = [part.tolist() for part in np.split(rows, bounds)]
     for col in (
         "service",
         "observed_protocol",
@@ -245,9 +251,7 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
     agg["severity"] = [FLAGS[f].severity for f in agg["flag"]]
     agg["title"] = [FLAGS[f].title for f in agg["flag"]]
     agg["attack"] = pd.array([FLAGS[f].attack for f in agg["flag"]], dtype="string")
-    agg["detail"] = [
-        _detail(f, row) for f, (_, row) in zip(agg["flag"], agg.iterrows(), strict=True)
-    ]
+    agg["detail"] = [_detail(row["flag"], row) for row in agg.to_dict("records")]
     agg["severity"] = pd.Categorical(agg["severity"], categories=SEVERITY_ORDER, ordered=True)
     agg = agg.sort_values(["severity", "bytes"], ascending=[False, False], kind="stable")
     return agg[list(FINDING_COLUMNS)].reset_index(drop=True)

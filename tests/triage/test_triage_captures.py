@@ -299,3 +299,19 @@ def test_direction_heuristics_without_handshake(
     assert flow["server_port"] == server_port
     if basis == "first-packet":
         assert flow["client_ip"] == "10.9.0.1"
+
+
+def test_every_finding_points_at_exactly_its_flows() -> None:
+    """Findings and flows agree: each flagged flow is in one finding per flag."""
+    result = annotator.annotate(Path(__file__).resolve().parents[2] / "samples" / "mixed.pcap")
+    flows = result.flows
+    for finding in result.findings.to_dict("records"):
+        rows = flows.iloc[finding["flow_index"]]
+        assert len(rows) == finding["flows"]
+        assert all(finding["flag"] in flags for flags in rows["flags"])
+        assert set(rows["server_ip"]) == {finding["server_ip"]}
+        assert set(rows["server_port"]) == {finding["server_port"]}
+        assert rows["bytes"].sum() == finding["bytes"]
+    per_flag = result.findings.groupby("flag", observed=True)["flows"].sum().to_dict()
+    carried = flows["flags"].explode().dropna().value_counts().to_dict()
+    assert per_flag == carried
