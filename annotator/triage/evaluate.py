@@ -251,10 +251,31 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
     agg["severity"] = [FLAGS[f].severity for f in agg["flag"]]
     agg["title"] = [FLAGS[f].title for f in agg["flag"]]
     agg["attack"] = pd.array([FLAGS[f].attack for f in agg["flag"]], dtype="string")
-    agg["detail"] = [_detail(row["flag"], row) for row in agg.to_dict("records")]
+    agg["detail"] = [_detail(row["flag"], row) for row in _rows(agg, DETAIL_COLUMNS)]
     agg["severity"] = pd.Categorical(agg["severity"], categories=SEVERITY_ORDER, ordered=True)
     agg = agg.sort_values(["severity", "bytes"], ascending=[False, False], kind="stable")
     return agg[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+#: The columns :func:`_detail` reads.
+DETAIL_COLUMNS = (
+    "flag",
+    "transport",
+    "server_ip",
+    "server_port",
+    "service",
+    "observed_protocol",
+    "unauthorized_use",
+    "registry_notes",
+    "other_transports",
+)
+
+
+def _rows(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict]:
+    """Rows of a few columns as plain dicts (missing values as None); far
+    cheaper than ``to_dict("records")`` over Arrow-backed string columns."""
+    arrays = [frame[c].to_numpy(dtype=object, na_value=None) for c in columns]
+    return [dict(zip(columns, values, strict=True)) for values in zip(*arrays, strict=True)]
 
 
 def _empty_findings() -> pd.DataFrame:
