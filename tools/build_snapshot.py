@@ -48,21 +48,11 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: IANA's CSV header (current spelling) followed by the snapshot's own column.
-IANA_COLUMNS = (
-    "Service Name",
-    "Port Number",
-    "Transport Protocol",
-    "Description",
-    "Assignee",
-    "Contact",
-    "Registration Date",
-    "Modification Date",
-    "Reference",
-    "Service Code",
-    "Unauthorized Use Reported",
-    "Assignment Notes",
-)
+from annotator.registry.export import CSV_HEADER
+
+#: IANA's CSV header (current spelling), as the registry exporter writes it,
+#: followed by the snapshot's own column.
+IANA_COLUMNS = CSV_HEADER
 PROVENANCE = "Provenance"
 OUTPUT_COLUMNS = (*IANA_COLUMNS, PROVENANCE)
 #: The 2014-era header spelled the unauthorized-use column differently.
