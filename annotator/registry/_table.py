@@ -117,7 +117,7 @@ def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray
         sum(sizes),
     )
     offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-    return table, members, offsets, _slot_frame(cols, members, offsets)
+    return table, members, offsets, slot_frame(cols, members, offsets)
 
 
 def _pieces(code: int, lo, hi, keys, exact: bool) -> tuple[np.ndarray, ...]:
@@ -183,7 +183,7 @@ def _sweep(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, tuple[int
     return out
 
 
-def _slot_frame(cols: RecordColumns, members: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+def slot_frame(cols: RecordColumns, members: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
     """The join columns of every slot (index = slot id).
 
     A slot's *primary* record is its first current one (assigned, not

@@ -333,6 +333,22 @@ class Registry:
         if columns is None:
             columns = RecordColumns.from_records(self.records)
         self._table, self._slot_members, self._slot_offsets, self._slots = build_table(columns)
+        self._set_current()
+
+    def _adopt_table(self, table: np.ndarray, members: np.ndarray, offsets: np.ndarray) -> None:
+        """Take a slot table saved from an earlier build; only the slot columns are rebuilt."""
+        from annotator.registry._columns import RecordColumns
+        from annotator.registry._table import slot_frame
+
+        columns = self._columns
+        if columns is None:
+            columns = RecordColumns.from_records(self.records)
+        self._table, self._slot_members, self._slot_offsets = table, members, offsets
+        self._slots = slot_frame(columns, members, offsets)
+        self._set_current()
+
+    def _set_current(self) -> None:
+        assert self._slots is not None
         current = self._slots["service"].notna().to_numpy()
         # One extra False at the end, so slot id -1 indexes "no assignment".
         self._current = np.append(current, False)

@@ -167,21 +167,38 @@ def _explain(problem: str, origin: str) -> str:
     return problem
 
 
-def _snapshot() -> Registry:
-    key = ("snapshot",)
-    if key in _loaded:
-        return _loaded[key]
+def _parse_snapshot(packed: bytes, info: dict[str, Any]) -> Registry:
+    """The bundled snapshot parsed from its gzip-compressed CSV bytes."""
     from annotator.registry.load_csv import load_csv
 
-    data_dir = resources.files("annotator.registry").joinpath("data")
     try:
-        text = gzip.decompress(data_dir.joinpath("snapshot.csv.gz").read_bytes()).decode("utf-8")
-        info = snapshot_metadata()
+        text = gzip.decompress(packed).decode("utf-8")
     except (OSError, EOFError, ValueError) as err:  # UnicodeDecodeError is a ValueError
         raise RegistryError(SNAPSHOT_SOURCE, f"damaged installation ({err})") from None
     # The converter writes every cell already stripped and folded, and says so.
     normalized = info.get("text_normalized") is True
-    registry = load_csv(text, SNAPSHOT_SOURCE, normalized=normalized)
+    return load_csv(text, SNAPSHOT_SOURCE, normalized=normalized)
+
+
+def _snapshot() -> Registry:
+    key = ("snapshot",)
+    if key in _loaded:
+        return _loaded[key]
+    from annotator.registry import _snapcache
+
+    data_dir = resources.files("annotator.registry").joinpath("data")
+    try:
+        packed = data_dir.joinpath("snapshot.csv.gz").read_bytes()
+        info_bytes = data_dir.joinpath("snapshot.json").read_bytes()
+        info = json.loads(info_bytes.decode("utf-8"))
+    except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        raise RegistryError(SNAPSHOT_SOURCE, f"damaged installation ({err})") from None
+    # A binary copy of an earlier parse of these very bytes, when one was saved.
+    saved = _snapcache.cache_file(cache_dir(), packed, info_bytes)
+    registry = _snapcache.load(saved) if saved.is_file() else None
+    if registry is None:
+        registry = _parse_snapshot(packed, info)
+        _snapcache.store(saved, registry)
     meta = registry.meta
     meta.title = info.get("title", "")
     meta.updated = info.get("updated", "")
