@@ -189,65 +189,75 @@ def _detail(flag: str, row: dict) -> str:
 
 
 def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
-    """Group flagged flows into findings, most urgent first, then by bytes."""
-    pieces = []
-    for flag_id, rule in RULES.items():
+    """Group flagged flows into findings, most urgent first, then by bytes.
+
+    A finding is one (flag, transport, server, port, observed protocol).  The
+    grouping runs on numpy arrays of factorized keys (groups numbered in order
+    of first appearance, as a pandas groupby without sorting would), because a
+    pandas groupby's fixed cost was most of triage on a small capture.
+    """
+    hits, codes = [], []
+    flag_ids = list(RULES)
+    for code, rule in enumerate(RULES.values()):
         hit = np.flatnonzero(rule(flows))
         if hit.size:
-            part = flows.iloc[hit][
-                [
-                    "transport",
-                    "server_ip",
-                    "server_port",
-                    "client_ip",
-                    "service",
-                    "observed_protocol",
-                    "server_name",
-                    "bytes",
-                    "first_seen",
-                    "last_seen",
-                    "unauthorized_use",
-                    "registry_notes",
-                    "other_transports",
-                ]
-            ].copy()
-            part["flag"] = flag_id
-            part["flow_index"] = hit
-            pieces.append(part)
-    if not pieces:
+            hits.append(hit)
+            codes.append(np.full(hit.size, code, dtype=np.int64))
+    if not hits:
         return _empty_findings()
-    long = pd.concat(pieces, ignore_index=True)
-    long["_proto_key"] = long["observed_protocol"].astype(object).fillna("")
-    long["transport"] = long["transport"].astype(str)
-    keys = ["flag", "transport", "server_ip", "server_port", "_proto_key"]
-    grouped = long.groupby(keys, sort=False, dropna=False)
-    first = grouped.first()
+    rows = np.concatenate(hits)  # flow row of each (flag, flow) hit, flag by flag
+    flag_code = np.concatenate(codes)
+
+    def codes_of(name: str, values: np.ndarray | None = None) -> np.ndarray:
+        column = flows[name].to_numpy(dtype=object) if values is None else values
+        return pd.factorize(column[rows], use_na_sentinel=False)[0]
+
+    proto = flows["observed_protocol"].to_numpy(dtype=object, na_value="")
+    keys = np.stack(
+        [
+            flag_code,
+            codes_of("transport", flows["transport"].astype(str).to_numpy(dtype=object)),
+            codes_of("server_ip"),
+            flows["server_port"].to_numpy(dtype=np.int64)[rows],
+            codes_of("observed_protocol", proto),
+        ]
+    )
+    group, n = _groups(keys)
+    first_hit = _first_of_each(group, n, np.ones(len(rows), dtype=bool))
+    first_row = rows[first_hit]
+
+    clients = flows["client_ip"].to_numpy(dtype=object)[rows]
+    client_code = pd.factorize(clients)[0]  # missing addresses are -1, not counted
+    known = client_code >= 0
+    pairs = np.unique(np.stack([group[known], client_code[known]]), axis=1)
+    total = np.zeros(n, dtype=np.int64)
+    np.add.at(total, group, flows["bytes"].to_numpy(dtype=np.int64)[rows])
+
     agg = pd.DataFrame(
         {
-            "flows": grouped.size(),
-            "clients": grouped["client_ip"].nunique(),
-            "bytes": grouped["bytes"].sum(),
-            "first_seen": grouped["first_seen"].min(),
-            "last_seen": grouped["last_seen"].max(),
+            "flag": pd.array([flag_ids[c] for c in flag_code[first_hit].tolist()], dtype="str"),
+            "transport": flows["transport"].astype(str).take(first_row),
+            "server_ip": flows["server_ip"].take(first_row),
+            "server_port": flows["server_port"].take(first_row),
+            "flows": np.bincount(group, minlength=n),
+            "clients": np.bincount(pairs[0], minlength=n),
+            "bytes": total,
         }
-    )
-    # The flow rows of each group, without a Python call per group: sort the
-    # rows by group number (groups are numbered in the order ``agg`` lists them)
-    # and cut the sorted row numbers at the group boundaries.
-    group = grouped.ngroup().to_numpy()
-    rows = long["flow_index"].to_numpy()[np.argsort(group, kind="stable")]
-    bounds = np.cumsum(np.bincount(group, minlength=len(agg)))[:-1]
-    agg["flow_index"] = [part.tolist() for part in np.split(rows, bounds)]
-    for col in (
-        "service",
-        "observed_protocol",
-        "server_name",
-        "unauthorized_use",
-        "registry_notes",
-        "other_transports",
-    ):
-        agg[col] = first[col]
-    agg = agg.reset_index().drop(columns="_proto_key")
+    ).reset_index(drop=True)
+    for name, pick_last in (("first_seen", False), ("last_seen", True)):
+        column = flows[name]
+        stamps = column.to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
+        present = column.notna().to_numpy()[rows]
+        agg[name] = _take(column, rows, _extreme_of_each(group, n, stamps, present, pick_last))
+    for name in _FIRST_PRESENT:
+        present = flows[name].notna().to_numpy()[rows]
+        agg[name] = _take(flows[name], rows, _first_of_each(group, n, present))
+    # The flow rows of each group: sort the hits by group number and cut the
+    # sorted rows at the group boundaries (no Python call per group).
+    by_group = rows[np.argsort(group, kind="stable")]
+    bounds = np.cumsum(np.bincount(group, minlength=n))[:-1]
+    agg["flow_index"] = [part.tolist() for part in np.split(by_group, bounds)]
+
     agg["severity"] = [FLAGS[f].severity for f in agg["flag"]]
     agg["title"] = [FLAGS[f].title for f in agg["flag"]]
     agg["attack"] = pd.array([FLAGS[f].attack for f in agg["flag"]], dtype="string")
@@ -255,6 +265,53 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
     agg["severity"] = pd.Categorical(agg["severity"], categories=SEVERITY_ORDER, ordered=True)
     agg = agg.sort_values(["severity", "bytes"], ascending=[False, False], kind="stable")
     return agg[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+#: Columns a finding takes from the first of its flows where they are present.
+_FIRST_PRESENT = (
+    "service",
+    "observed_protocol",
+    "server_name",
+    "unauthorized_use",
+    "registry_notes",
+    "other_transports",
+)
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Group number of each column of ``keys`` (numbered by first appearance), and the count."""
+    _, first, inverse = np.unique(keys, axis=1, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(first))
+    return rank[inverse.reshape(-1)], len(first)
+
+
+def _first_of_each(group: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
+    """Per group, the position of its first entry where ``mask`` holds; -1 for none."""
+    candidates = np.flatnonzero(mask)
+    out = np.full(n, -1, dtype=np.int64)
+    out[group[candidates][::-1]] = candidates[::-1]  # the last write, the first position, wins
+    return out
+
+
+def _extreme_of_each(
+    group: np.ndarray, n: int, values: np.ndarray, mask: np.ndarray, largest: bool
+) -> np.ndarray:
+    """Per group, the position of its smallest (or largest) value where ``mask`` holds, or -1."""
+    candidates = np.flatnonzero(mask)
+    ranked = candidates[np.argsort(values[candidates], kind="stable")]
+    if not largest:
+        ranked = ranked[::-1]
+    out = np.full(n, -1, dtype=np.int64)
+    out[group[ranked]] = ranked  # the last write wins: the extreme value
+    return out
+
+
+def _take(column: pd.Series, rows: np.ndarray, picks: np.ndarray) -> pd.Series:
+    """``column`` at the flow rows of ``picks`` (positions into ``rows``), missing where -1."""
+    where = np.where(picks >= 0, rows[np.maximum(picks, 0)], -1)
+    return pd.Series(column.array.take(where, allow_fill=True))
 
 
 #: The columns :func:`_detail` reads.
