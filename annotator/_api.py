@@ -75,11 +75,12 @@ def annotate(
     Returns an :class:`AnnotateResult` with ``.flows`` (one row per flow),
     ``.findings``, ``.other``, ``.accounting``, ``.captures``, ``.registry``.
     """
+    from annotator.evidence import fingerprint_payloads
     from annotator.triage import triage
 
     started = pd.Timestamp.now(tz="UTC")
     reg = _registry(registry)
-    table = _read_flows(paths, registry=reg, **options)
+    table = _read_flows(paths, registry=reg, fingerprint=fingerprint_payloads, **options)
     flows, findings = triage(table, reg)
     flows = flows[
         [c for c in FLOW_COLUMNS if c in flows.columns]
@@ -94,4 +95,5 @@ def annotate(
         registry=reg,
         partial=list(table.partial),
         started_at=started,
+        timings=table.timings,
     )

@@ -43,6 +43,11 @@ class InputError(AnnotatorError):
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}")
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from (path, problem), so the error crosses process
+        # boundaries intact (``jobs``, Dask workers).
+        return (type(self), (self.path, self.problem))
+
 
 class CaptureError(InputError):
     """The capture file is unreadable, empty, not a capture, or unsupported."""

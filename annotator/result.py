@@ -42,6 +42,16 @@ class Partial:
 
 
 @dataclass
+class FileTiming:
+    """How long reading one capture file took (for ``annotate --verbose``)."""
+
+    name: str
+    packets: int
+    size: int | None  # stored bytes
+    seconds: float
+
+
+@dataclass
 class FlowTable:
     """The capture stage's result: flows, other traffic and the accounting.
 
@@ -50,16 +60,23 @@ class FlowTable:
     first payload bytes each way (at least 2,048 client-to-server, 256
     server-to-client); they are kept out of the DataFrame so that exports never
     carry raw payload (which may hold credentials).
+
+    When the read was given a fingerprinter, payload bytes were turned into
+    evidence as they completed and dropped: ``evidence`` is then an object
+    array aligned with ``flows`` (a result, or None without one) and the
+    payload arrays are None.
     """
 
     flows: pd.DataFrame
     other: pd.DataFrame
     accounting: dict[str, Any]
     captures: list[CaptureInfo]
-    payload_c2s: np.ndarray
-    payload_s2c: np.ndarray
+    payload_c2s: np.ndarray | None
+    payload_s2c: np.ndarray | None
     partial: list[Partial] = field(default_factory=list)
     registry: Registry | None = None
+    evidence: np.ndarray | None = None
+    timings: list[FileTiming] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +91,7 @@ class AnnotateResult:
     registry: Registry
     partial: list[Partial] = field(default_factory=list)
     started_at: pd.Timestamp | None = None
+    timings: list[FileTiming] = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:

@@ -15,7 +15,12 @@ consistent with, and :func:`is_consistent` applies it.
 
 from annotator.evidence.base import Evidence
 from annotator.evidence.consistency import CONSISTENT_SERVICES, NAME_PATTERNS, is_consistent
-from annotator.evidence.engine import fingerprint_flows, identify
+from annotator.evidence.engine import (
+    evidence_frame,
+    fingerprint_flows,
+    fingerprint_payloads,
+    identify,
+)
 from annotator.evidence.registry import FINGERPRINTS, PROTOCOLS
 
 __all__ = [
@@ -24,7 +29,9 @@ __all__ = [
     "NAME_PATTERNS",
     "PROTOCOLS",
     "Evidence",
+    "evidence_frame",
     "fingerprint_flows",
+    "fingerprint_payloads",
     "identify",
     "is_consistent",
 ]

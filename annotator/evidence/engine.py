@@ -84,6 +84,64 @@ def identify(
     return found
 
 
+def fingerprint_payloads(
+    transport: np.ndarray,
+    client_port: np.ndarray,
+    server_port: np.ndarray,
+    server_ip: np.ndarray,
+    c2s: np.ndarray,
+    s2c: np.ndarray,
+) -> list[Evidence | None]:
+    """Fingerprint aligned rows of first payload bytes; None where nothing matched.
+
+    This is the fingerprinter the flow stage calls as each flow's payload
+    completes (:mod:`annotator.flows.early`), so the bytes need not be held
+    until the end of the read.  Results are plain picklable values.
+    """
+    out: list[Evidence | None] = []
+    for t, cp, sp, ip, a, b in zip(
+        transport.tolist(), client_port.tolist(), server_port.tolist(), server_ip.tolist(),
+        c2s, s2c, strict=True,
+    ):  # fmt: skip
+        if not a and not b:
+            out.append(None)
+            continue
+        found = identify(
+            a, b, transport=str(t), client_port=cp, server_port=sp,
+            server_ip=ip if isinstance(ip, str) else None,
+        )  # fmt: skip
+        out.append(found if found.protocol is not None else None)
+    return out
+
+
+def evidence_frame(results: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """The evidence columns from per-row results (an Evidence or None each).
+
+    Columns: observed_protocol, server_name, evidence_detail (str or None) and
+    cleartext_credentials (bool), on ``index``.
+    """
+    n = len(results)
+    protocol = np.full(n, None, dtype=object)
+    server_name = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+    credentials = np.zeros(n, dtype=bool)
+    for i, found in enumerate(results):
+        if found is not None and found.protocol is not None:
+            protocol[i] = found.protocol
+            server_name[i] = found.server_name
+            detail[i] = found.detail
+            credentials[i] = found.credentials
+    return pd.DataFrame(
+        {
+            "observed_protocol": pd.Series(protocol, index=index, dtype=object),
+            "server_name": pd.Series(server_name, index=index, dtype=object),
+            "evidence_detail": pd.Series(detail, index=index, dtype=object),
+            "cleartext_credentials": pd.Series(credentials, index=index, dtype=bool),
+        },
+        index=index,
+    )
+
+
 def fingerprint_flows(
     flows: pd.DataFrame, payload_c2s: np.ndarray, payload_s2c: np.ndarray
 ) -> pd.DataFrame:
@@ -96,39 +154,17 @@ def fingerprint_flows(
     cleartext_credentials (bool).  Flows without payload are skipped.
     """
     n = len(flows)
-    protocol = np.full(n, None, dtype=object)
-    server_name = np.full(n, None, dtype=object)
-    detail = np.full(n, None, dtype=object)
-    credentials = np.zeros(n, dtype=bool)
+    results = np.full(n, None, dtype=object)
     if n:
-        c2s_len = np.fromiter((len(p) if p is not None else 0 for p in payload_c2s), np.int64, n)
-        s2c_len = np.fromiter((len(p) if p is not None else 0 for p in payload_s2c), np.int64, n)
-        rows = np.flatnonzero((c2s_len > 0) | (s2c_len > 0))
-        transport = flows["transport"].to_numpy(dtype=object)
-        client_port = flows["client_port"].to_numpy(dtype=np.int64)
-        server_port = flows["server_port"].to_numpy(dtype=np.int64)
-        server_ip = flows["server_ip"].to_numpy(dtype=object)
-        for i in rows:
-            ip = server_ip[i]
-            found = identify(
-                payload_c2s[i],
-                payload_s2c[i],
-                transport=str(transport[i]),
-                client_port=client_port[i],
-                server_port=server_port[i],
-                server_ip=ip if isinstance(ip, str) else None,
-            )
-            if found.protocol is not None:
-                protocol[i] = found.protocol
-                server_name[i] = found.server_name
-                detail[i] = found.detail
-                credentials[i] = found.credentials
-    return pd.DataFrame(
-        {
-            "observed_protocol": pd.Series(protocol, index=flows.index, dtype=object),
-            "server_name": pd.Series(server_name, index=flows.index, dtype=object),
-            "evidence_detail": pd.Series(detail, index=flows.index, dtype=object),
-            "cleartext_credentials": pd.Series(credentials, index=flows.index, dtype=bool),
-        },
-        index=flows.index,
-    )
+        c2s = np.array([b"" if p is None else bytes(p) for p in payload_c2s] or [], dtype=object)
+        s2c = np.array([b"" if p is None else bytes(p) for p in payload_s2c] or [], dtype=object)
+        found = fingerprint_payloads(
+            flows["transport"].to_numpy(dtype=object),
+            flows["client_port"].to_numpy(dtype=np.int64),
+            flows["server_port"].to_numpy(dtype=np.int64),
+            flows["server_ip"].to_numpy(dtype=object),
+            c2s,
+            s2c,
+        )
+        results[:] = found
+    return evidence_frame(results, flows.index)

@@ -42,6 +42,7 @@ from annotator.capture.columns import (
 )
 from annotator.errors import UsageError
 from annotator.flows.direction import AssignedPorts, decide
+from annotator.flows.early import EarlyEvidence, Fingerprinter
 from annotator.flows.flowcols import Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
 from annotator.flows.live import LiveTable
@@ -141,6 +142,8 @@ class FlowAggregator:
         *,
         early_direction: bool = False,
         registry: AssignedPorts | None = None,
+        fingerprint: Fingerprinter | None = None,
+        boundary: bool = False,
     ) -> None:
         self.timeout_ns = timeout_table(idle_timeout)
         self.limits = (int(payload_c2s), int(payload_s2c))
@@ -149,6 +152,14 @@ class FlowAggregator:
         self.live = LiveTable(self.timeout_ns)
         self.done: list[Flows] = []
         self.now = np.iinfo(np.int64).min
+        self.early = EarlyEvidence(fingerprint, registry, self.limits) if fingerprint else None
+        self.boundary = boundary
+        self.seen_h = np.zeros(0, dtype=np.uint64)  # keys met so far (boundary mode)
+
+    @property
+    def evidence(self) -> list:
+        """Fingerprint results so far; a flow's ``ev`` column indexes this list."""
+        return self.early.results if self.early is not None else []
 
     def add(self, batch: PacketBatch, file_index: int = 0) -> None:
         """Fold one batch of packets into the flow tables."""
@@ -195,6 +206,16 @@ class FlowAggregator:
         live = self.live.cols
         slot, found = self.live.lookup(hs[gstart], tuple(x[gstart] for x in key))
         n_live = len(self.live)
+        ngrp = len(gstart)
+        first_seen = np.zeros(ngrp, dtype=bool)
+        if self.boundary:
+            # Boundary mode: a key met for the first time in this file may
+            # continue a flow of the previous file, which is not known here.
+            gh = hs[gstart]
+            seen = self.seen_h
+            at = np.minimum(np.searchsorted(seen, gh), max(len(seen) - 1, 0))
+            first_seen = ~found & ~((seen[at] == gh) if len(seen) else np.zeros(ngrp, bool))
+            self.seen_h = np.union1d(seen, gh[first_seen])
 
         # Idle-gap splits (in capture order within a key).
         prev_ts = np.empty(n, dtype=np.int64)
@@ -217,9 +238,20 @@ class FlowAggregator:
         has_prev = prev_ev >= gap_start
         prev_end = has_prev & (ev[np.maximum(prev_ev, 0)] == _EV_END)
         cont_group = found & ~gap_split[gstart]
-        live_ended = live["ended"][slot] if n_live else np.zeros(len(gstart), dtype=bool)
-        inherit = ~has_prev & (gap_start == gstart[gid]) & (cont_group & live_ended)[gid]
+        live_ended = live["ended"][slot] if n_live else np.zeros(ngrp, dtype=bool)
+        # Boundary mode: until its first event, a key's first flow in the file
+        # acts as if its unseen predecessor had ended, so a first SYN starts a
+        # piece of its own (``rejoin``) that the merge puts back when that
+        # predecessor turns out not to have ended (annotator.flows.merge).
+        virtual = first_seen.copy()
+        if self.boundary and n_live:
+            virtual |= cont_group & live["head"][slot] & ~live["evented"][slot]
+        inherit = (
+            ~has_prev & (gap_start == gstart[gid]) & ((cont_group & live_ended) | virtual)[gid]
+        )
         syn_split = (ev == _EV_OPEN) & (prev_end | inherit)
+        rejoin = syn_split & ~has_prev & inherit & virtual[gid]
+        rejoin &= ~(first_seen[gid] & (pos_n == gstart[gid]))
         split = gap_split | syn_split
         split[gstart] |= ~found
 
@@ -261,6 +293,11 @@ class FlowAggregator:
         seg_last_ev = np.maximum.reduceat(evpos, seg)
         seg_has_ev = seg_last_ev >= seg
         r["ended"][:] = seg_has_ev & (ev[np.maximum(seg_last_ev, 0)] == _EV_END)
+        r["evented"][:] = seg_has_ev
+        r["first_pkt_ts"][:] = ts[seg]
+        r["open_first"][:] = ev[seg] == _EV_OPEN
+        r["head"][:] = new_grp[seg] & first_seen[seg_gid]
+        r["rejoin"][:] = rejoin[seg]
 
         # First payload bytes, only for flows that still need some.
         cont_slot = slot[seg_gid]
@@ -270,6 +307,13 @@ class FlowAggregator:
             hs_dir = np.where(known != 0, known, hs_dir)
         if self.early_direction:
             hs_dir = self._udp_direction(key, seg, seg_cont, cont_slot, r["first_fwd"], hs_dir)
+        if self.boundary:
+            # Pieces the merge may join to another file's flow keep the larger
+            # limit both ways: their direction is only known after the merge.
+            edge = r["head"] | r["rejoin"]
+            if n_live:
+                edge |= seg_cont & (live["head"][cont_slot] | live["rejoin"][cont_slot])
+            hs_dir = np.where(edge, 0, hs_dir)
         c2s, s2c = self.limits
         need = []
         for side, server_dir in (("ab", 2), ("ba", 1)):
@@ -295,6 +339,7 @@ class FlowAggregator:
             live["last_pkt_ts"][s] = r["last_pkt_ts"][cs]
             live["hs_dir"][s] = np.where(live["hs_dir"][s] == 0, r["hs_dir"][cs], live["hs_dir"][s])
             live["ended"][s] = np.where(seg_has_ev[cs], r["ended"][cs], live["ended"][s])
+            live["evented"][s] |= r["evented"][cs]
             for side in ("ab", "ba"):
                 col, add = live[f"pay_{side}"], r[f"pay_{side}"]
                 for i in np.flatnonzero(r[f"pay_len_{side}"][cs] > 0):
@@ -303,11 +348,11 @@ class FlowAggregator:
         # Live flows whose key moved on to a new flow in this batch are done;
         # each key's last new segment becomes live.
         if not last_of_grp.all():
-            self.done.append(take(r, ~seg_cont & ~last_of_grp))
+            self._finished(take(r, ~seg_cont & ~last_of_grp))
         retired = self.live.remove(slot[found & ~seg_cont[last_of_grp]])
         if retired is not None:
-            self.done.append(retired)
-        self.live.insert(take(r, ~seg_cont & last_of_grp))
+            self._finished(retired)
+        inserted = self.live.insert(take(r, ~seg_cont & last_of_grp))
 
         # Release flows idle for longer than their timeout.  The clock is the
         # batch's median timestamp, so one corrupt far-future timestamp cannot
@@ -315,7 +360,16 @@ class FlowAggregator:
         self.now = max(self.now, int(np.median(ts)))
         expired = self.live.remove(self.live.idle(self.now))
         if expired is not None:
-            self.done.append(expired)
+            self._finished(expired)
+        if self.early is not None:
+            touched = np.concatenate([cont_slot[cs], inserted])
+            self.early.settle_live(self.live.cols, touched)
+
+    def _finished(self, rows: Flows) -> None:
+        """Keep finished flows; with a fingerprinter, their payload turns into evidence."""
+        if self.early is not None:
+            self.early.settle_finished(rows)
+        self.done.append(rows)
 
     def _udp_direction(self, key, seg, seg_cont, cont_slot, first_fwd, hs_dir) -> np.ndarray:
         """``hs_dir`` with UDP segments' client side filled in by the port rules.
@@ -344,7 +398,12 @@ class FlowAggregator:
         return hs_dir
 
     def finish(self) -> Flows:
-        """Every flow, finished or still live, in one table (canonical orientation)."""
-        table = concat([*self.done, self.live.rows()])
+        """Every flow, finished or still live, in one table (canonical orientation).
+
+        Flows still live are marked ``live_end``: a following file may continue them.
+        """
+        live = self.live.rows()
+        live["live_end"][:] = True
+        table = concat([*self.done, live])
         self.done, self.live = [], LiveTable(self.timeout_ns)
         return table

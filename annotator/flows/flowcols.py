@@ -33,6 +33,15 @@ FLOW_DTYPES: dict[str, np.dtype] = {
     "ended": np.dtype(np.bool_),  # the last FIN/RST/SYN event was a FIN or RST
     "pay_len_ab": np.dtype(np.int32),
     "pay_len_ba": np.dtype(np.int32),
+    # For merging the flows of files read apart (annotator.flows.merge):
+    "first_pkt_ts": np.dtype(np.int64),  # timestamp of the first packet in capture order
+    "evented": np.dtype(np.bool_),  # the flow saw a FIN, RST or SYN event
+    "open_first": np.dtype(np.bool_),  # the flow's first packet is an opening SYN
+    "head": np.dtype(np.bool_),  # the first flow of its key in its file (boundary mode)
+    "rejoin": np.dtype(np.bool_),  # split from the head at its first SYN (boundary mode)
+    "live_end": np.dtype(np.bool_),  # still live when its file ended
+    # Index of the flow's fingerprint in the reader's evidence list, -1 for none yet.
+    "ev": np.dtype(np.int32),
 }
 OBJECT_COLUMNS = ("pay_ab", "pay_ba")
 
@@ -42,6 +51,7 @@ Flows = dict[str, np.ndarray]
 def empty_flows(n: int = 0) -> Flows:
     """A flow record table of ``n`` zeroed rows (payload columns hold ``b""``)."""
     cols: Flows = {k: np.zeros(n, dtype=dt) for k, dt in FLOW_DTYPES.items()}
+    cols["ev"][:] = -1
     for k in OBJECT_COLUMNS:
         cols[k] = np.full(n, b"", dtype=object)
     return cols

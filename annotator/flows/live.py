@@ -68,11 +68,11 @@ class LiveTable:
         self.free = np.concatenate([self.free, slots])
         return rows
 
-    def insert(self, rows: Flows) -> None:
-        """Add new live flows."""
+    def insert(self, rows: Flows) -> np.ndarray:
+        """Add new live flows; return their slots."""
         k = len(rows["h"])
         if k == 0:
-            return
+            return np.zeros(0, dtype=np.intp)
         if len(self.free) < k:
             size = len(self.cols["h"])
             extra = max(k - len(self.free), size, 1024)
@@ -88,6 +88,7 @@ class LiveTable:
         self.index_slot = np.insert(self.index_slot, at, slots[order])
         if self.timeout_ns is not None:
             self.due = min(self.due, int(self._deadlines(rows["last_ts"], rows["small"]).min()))
+        return slots
 
     def idle(self, now: int) -> np.ndarray:
         """Slots of the flows silent for longer than their transport's timeout.

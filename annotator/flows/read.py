@@ -14,6 +14,7 @@ undecodable, and :attr:`FlowTable.accounting` states it.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -23,11 +24,13 @@ import pandas as pd
 
 from annotator.capture.columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE, PacketBatch
 from annotator.errors import UsageError
-from annotator.flows.aggregate import FlowAggregator
+from annotator.flows.aggregate import FlowAggregator, timeout_table
 from annotator.flows.direction import decide
-from annotator.flows.flowcols import take
+from annotator.flows.early import Fingerprinter, ports, run_fingerprinter
+from annotator.flows.flowcols import Flows, take
+from annotator.flows.merge import FilePart, merge_parts, order_parts
 from annotator.flows.table import build_frame
-from annotator.result import CaptureInfo, FlowTable, Partial
+from annotator.result import FileTiming, FlowTable
 
 #: Default first-payload limits (bytes).  2,048 client-to-server holds a whole
 #: TLS ClientHello with its SNI, even with a post-quantum key share (~1.8 kB);
@@ -91,90 +94,190 @@ def finish_flows(
     payload_c2s: int = DEFAULT_PAYLOAD_C2S,
     payload_s2c: int = DEFAULT_PAYLOAD_S2C,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Finish an aggregation: the flow DataFrame and the payload arrays.
+    """Finish one aggregation: the flow DataFrame and the payload arrays.
 
     Rows are sorted by first timestamp, then file and first frame; client and
     server are decided (:func:`annotator.flows.direction.decide`); each
     payload side is trimmed to its own limit.  ``names`` are the capture
     names by file index.
     """
-    cols = agg.finish()
-    cols = take(cols, np.lexsort((cols["first_frame"], cols["file"], cols["first_ts"])))
-    small = cols["small"]
-    proto = (small >> np.uint64(48)).astype(np.uint8)
-    a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
-    b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
-    client_is_a, basis = decide(proto, a_port, b_port, cols["hs_dir"], cols["first_fwd"], registry)
-    flows = build_frame(cols, client_is_a, basis, names)
-    sides = []
-    for client_side, limit in ((True, payload_c2s), (False, payload_s2c)):
-        from_a = client_is_a == client_side
-        data = np.where(from_a, cols["pay_ab"], cols["pay_ba"])
-        lengths = np.where(from_a, cols["pay_len_ab"], cols["pay_len_ba"])
-        for i in np.flatnonzero(lengths > limit):
-            data[i] = data[i][:limit]
-        sides.append(data)
+    flows, sides, _ = _finish(agg.finish(), [], names, registry, (payload_c2s, payload_s2c), None)
     return flows, sides[0], sides[1]
 
 
-def read_flows(
-    paths: Any,
+def _finish(
+    cols: Flows,
+    evidence: list[Any],
+    names: list[str],
+    registry: Any,
+    limits: tuple[int, int],
+    fingerprint: Fingerprinter | None,
+) -> tuple[pd.DataFrame, list[np.ndarray] | None, np.ndarray | None]:
+    """Merged flow records into the user's table, with payload or evidence.
+
+    Without a fingerprinter, returns the payload arrays (client-to-server,
+    server-to-client) aligned with the rows; with one, the flows whose bytes
+    were not fingerprinted while reading are fingerprinted now, and the
+    evidence array (one result or None per row) is returned instead.
+    """
+    cols = take(cols, np.lexsort((cols["first_frame"], cols["file"], cols["first_ts"])))
+    proto, a_port, b_port = ports(cols["small"])
+    client_is_a, basis = decide(proto, a_port, b_port, cols["hs_dir"], cols["first_fwd"], registry)
+    flows = build_frame(cols, client_is_a, basis, names)
+    if fingerprint is None:
+        sides = []
+        for client_side, limit in zip((True, False), limits, strict=True):
+            from_a = client_is_a == client_side
+            data = np.where(from_a, cols["pay_ab"], cols["pay_ba"])
+            lengths = np.where(from_a, cols["pay_len_ab"], cols["pay_len_ba"])
+            for i in np.flatnonzero(lengths > limit):
+                data[i] = data[i][:limit]
+            sides.append(data)
+        return flows, sides, None
+    found = np.full(len(flows), None, dtype=object)
+    ev = cols["ev"]
+    done = np.flatnonzero(ev >= 0)
+    if len(done):
+        kept = np.empty(len(evidence), dtype=object)
+        kept[:] = evidence
+        found[done] = kept[ev[done]]
+    has = (cols["pay_len_ab"] > 0) | (cols["pay_len_ba"] > 0)
+    rest = np.flatnonzero(has & (ev < 0))
+    if len(rest):
+        results = np.empty(len(rest), dtype=object)
+        results[:] = list(run_fingerprinter(fingerprint, cols, rest, client_is_a[rest], limits))
+        found[rest] = results
+    return flows, None, found
+
+
+def read_part(
+    source: Any,
     *,
-    registry: Any = None,
+    registry: Any,
     idle_timeout: float | Mapping[str, float] | None = None,
     payload_c2s: int = DEFAULT_PAYLOAD_C2S,
     payload_s2c: int = DEFAULT_PAYLOAD_S2C,
-    progress: Callable[[int], None] | None = None,
+    fingerprint: Fingerprinter | None = None,
+    boundary: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     bomb_guard: bool = True,
-) -> FlowTable:
-    """Read one capture, or several in order as one capture, into a flow table.
+) -> FilePart:
+    """Read one capture file into a :class:`FilePart`, ready to merge.
 
-    ``registry`` decides direction for flows without a handshake (any object
-    with ``assigned_mask(ports, transport_codes)``; None loads the bundled
-    one).  ``idle_timeout`` is seconds of silence after which a key starts a
-    new flow: one number, a mapping by transport, or None for the defaults
-    (:data:`annotator.flows.aggregate.DEFAULT_IDLE_TIMEOUT`).  ``payload_c2s``
-    and ``payload_s2c`` bound the first payload bytes kept per flow (at least
-    2,048 and 256).  ``progress`` is called with the packet count so far after
-    each batch.  ``bomb_guard=False`` lifts the decompression limits for
-    compressed input (:mod:`annotator.capture.formats.compression`).
+    ``boundary=True`` when another file may come before this one in the
+    capture set: each key's first flow is then kept mergeable (see
+    :mod:`annotator.flows.merge`).  ``progress`` is called after each batch
+    with the packets and the stored bytes read so far in this file.
     """
     from annotator.capture.decode import Decoder
     from annotator.capture.formats import open_capture
 
-    sources = _sources(paths)
-    c2s = _check_limit("payload_c2s", payload_c2s, 2048)
-    s2c = _check_limit("payload_s2c", payload_s2c, 256)
-    if registry is None:
-        registry = default_registry()
+    started = time.perf_counter()
     agg = FlowAggregator(
-        idle_timeout, payload_c2s=c2s, payload_s2c=s2c, early_direction=True, registry=registry
+        idle_timeout,
+        payload_c2s=payload_c2s,
+        payload_s2c=payload_s2c,
+        early_direction=True,
+        registry=registry,
+        fingerprint=fingerprint,
+        boundary=boundary,
     )
-    names = [_source_name(s) for s in sources]
-    infos: list[CaptureInfo] = []
-    partial: list[Partial] = []
-    other, other_bytes, undecodable = Counter(), Counter(), Counter()
-    total = in_flows = n_other = n_undec = 0
-    for index, source in enumerate(sources):
-        decoder = Decoder()
-        limits = {} if bomb_guard else {"max_decompressed": None, "max_ratio": None}
-        with open_capture(source, **limits) as reader:
-            for records in reader.batches():
-                batch = decoder.decode(records)
-                if len(batch) == 0:
-                    continue
-                in_flows += int((batch["kind"] == KIND_FLOW).sum())
-                n_other += _count(other, batch, KIND_OTHER, other_bytes)
-                n_undec += _count(undecodable, batch, KIND_UNDECODABLE, None)
-                agg.add(batch, index)
-                total += len(batch)
-                if progress is not None:
-                    progress(total)
-            infos.append(reader.info)
-            if reader.partial is not None:
-                partial.append(reader.partial)
-            records = batch = None  # release the last read buffer before the table is built
-    flows, pay_c2s, pay_s2c = finish_flows(agg, names, registry, c2s, s2c)
+    other, other_bytes, undecodable, counts = Counter(), Counter(), Counter(), Counter()
+    first_ts = None
+    decoder = Decoder(keep_orphans=boundary)
+    limits = {} if bomb_guard else {"max_decompressed": None, "max_ratio": None}
+    with open_capture(source, **limits) as reader:
+        for records in reader.batches():
+            batch = decoder.decode(records)
+            if len(batch) == 0:
+                continue
+            if first_ts is None:
+                first_ts = int(batch["ts_ns"][0])
+            counts["in_flows"] += int((batch["kind"] == KIND_FLOW).sum())
+            counts["other"] += _count(other, batch, KIND_OTHER, other_bytes)
+            counts["undecodable"] += _count(undecodable, batch, KIND_UNDECODABLE, None)
+            agg.add(batch)
+            counts["total"] += len(batch)
+            if progress is not None:
+                progress(counts["total"], reader.bytes_read)
+            records = batch = None  # release the read buffer before the next fill
+        info, partial = reader.info, reader.partial
+    return FilePart(
+        name=_source_name(source),
+        info=info,
+        flows=agg.finish(),
+        evidence=agg.evidence,
+        first_ts=first_ts,
+        partial=partial,
+        counts=counts,
+        other=other,
+        other_bytes=other_bytes,
+        undecodable=undecodable,
+        seconds=time.perf_counter() - started,
+        orphans=_stack(decoder.orphans),
+        fragments=decoder.fragment_state(),
+    )
+
+
+def _stack(pieces: list[dict[str, np.ndarray]] | None) -> dict[str, np.ndarray] | None:
+    """One dict of columns from per-batch dicts (None stays None)."""
+    if not pieces:
+        return None
+    return {c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]}
+
+
+def first_timestamp(source: Any) -> int | None:
+    """The first packet's timestamp (ns) of a capture file, None when it has none.
+
+    Reads one batch; used to order the files of a set before reading them.
+    """
+    from annotator.capture.formats import open_capture
+
+    with open_capture(source, max_decompressed=None, max_ratio=None) as reader:
+        for records in reader.batches():
+            if len(records):
+                return int(records.ts_ns[0])
+    return None
+
+
+def plan_boundaries(sources: list[Any]) -> list[bool]:
+    """Which files need boundary mode: all but the one that comes first in time.
+
+    Only paths are peeked (streams cannot be read twice); with a stream among
+    several sources, every file is read in boundary mode.  Boundary mode is
+    always correct; the first file is spared it because its flows can never
+    continue an earlier file's, so their payload is fingerprinted early.
+    """
+    if len(sources) == 1:
+        return [False]
+    if any(not isinstance(s, str | os.PathLike) or os.fspath(s) == "-" for s in sources):
+        return [True] * len(sources)
+    firsts = [first_timestamp(s) for s in sources]
+    timed = [i for i, t in enumerate(firsts) if t is not None]
+    flags = [True] * len(sources)
+    if timed:
+        flags[min(timed, key=lambda i: firsts[i])] = False
+    return flags
+
+
+def merge_into_table(
+    parts: list[FilePart],
+    registry: Any,
+    idle_timeout: float | Mapping[str, float] | None,
+    limits: tuple[int, int],
+    fingerprint: Fingerprinter | None,
+) -> FlowTable:
+    """Merge file parts (any order) into the :class:`FlowTable` of the whole set."""
+    parts = order_parts(parts)
+    cols, evidence = merge_parts(parts, timeout_table(idle_timeout))
+    names = [p.name for p in parts]
+    flows, sides, found = _finish(cols, evidence, names, registry, limits, fingerprint)
+    other, other_bytes, undecodable, counts = Counter(), Counter(), Counter(), Counter()
+    for p in parts:
+        other.update(p.other)
+        other_bytes.update(p.other_bytes)
+        undecodable.update(p.undecodable)
+        counts.update(p.counts)
     other_table = pd.DataFrame(
         {
             "protocol": pd.array(list(other), dtype="str"),
@@ -185,11 +288,12 @@ def read_flows(
     other_table = other_table.sort_values(
         ["packets", "protocol"], ascending=[False, True], kind="stable", ignore_index=True
     )
+    partial = [p.partial for p in parts if p.partial is not None]
     accounting = {
-        "packets_total": total,
-        "packets_in_flows": in_flows,
-        "packets_other": n_other,
-        "packets_undecodable": n_undec,
+        "packets_total": counts["total"],
+        "packets_in_flows": counts["in_flows"],
+        "packets_other": counts["other"],
+        "packets_undecodable": counts["undecodable"],
         "undecodable": dict(undecodable.most_common()),
         "flows": len(flows),
         "partial": [
@@ -200,9 +304,85 @@ def read_flows(
         flows=flows,
         other=other_table,
         accounting=accounting,
-        captures=infos,
-        payload_c2s=pay_c2s,
-        payload_s2c=pay_s2c,
+        captures=[p.info for p in parts],
+        payload_c2s=sides[0] if sides else None,
+        payload_s2c=sides[1] if sides else None,
         partial=partial,
         registry=registry,
+        evidence=found,
+        timings=[FileTiming(p.name, p.counts["total"], p.info.size, p.seconds) for p in parts],
     )
+
+
+def read_flows(
+    paths: Any,
+    *,
+    registry: Any = None,
+    idle_timeout: float | Mapping[str, float] | None = None,
+    payload_c2s: int = DEFAULT_PAYLOAD_C2S,
+    payload_s2c: int = DEFAULT_PAYLOAD_S2C,
+    progress: Callable[[int, int], None] | None = None,
+    bomb_guard: bool = True,
+    fingerprint: Fingerprinter | None = None,
+    jobs: int = 1,
+) -> FlowTable:
+    """Read one capture, or several as one capture set, into a flow table.
+
+    Several files are one capture: they are ordered by their first packet's
+    timestamp, and a flow crossing a file boundary is one flow
+    (:mod:`annotator.flows.merge`).  ``jobs`` reads that many files at once in
+    separate processes; the result is the same as with one.
+
+    ``registry`` decides direction for flows without a handshake (any object
+    with ``assigned_mask(ports, transport_codes)``; None loads the bundled
+    one).  ``idle_timeout`` is seconds of silence after which a key starts a
+    new flow: one number, a mapping by transport, or None for the defaults
+    (:data:`annotator.flows.aggregate.DEFAULT_IDLE_TIMEOUT`).  ``payload_c2s``
+    and ``payload_s2c`` bound the first payload bytes kept per flow (at least
+    2,048 and 256).  ``progress`` is called as reading goes on with the
+    packets and the stored bytes read so far, over all files.
+    ``bomb_guard=False`` lifts the decompression limits for compressed input
+    (:mod:`annotator.capture.formats.compression`).
+
+    ``fingerprint`` (see :data:`annotator.flows.early.Fingerprinter`) turns
+    each flow's first payload bytes into evidence as soon as they are
+    complete, so they are not held to the end: the table then carries
+    ``evidence`` (one result per row) and no payload arrays.
+    """
+    sources = _sources(paths)
+    c2s = _check_limit("payload_c2s", payload_c2s, 2048)
+    s2c = _check_limit("payload_s2c", payload_s2c, 256)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError("jobs must be a positive integer")
+    timeout_table(idle_timeout)  # a bad timeout is a usage error before any reading
+    if registry is None:
+        registry = default_registry()
+    options = {
+        "registry": registry,
+        "idle_timeout": idle_timeout,
+        "payload_c2s": c2s,
+        "payload_s2c": s2c,
+        "fingerprint": fingerprint,
+        "bomb_guard": bomb_guard,
+    }
+    boundaries = plan_boundaries(sources)
+    if jobs > 1 and len(sources) > 1:
+        from annotator.flows.parallel import read_parts_parallel
+
+        parts = read_parts_parallel(sources, boundaries, options, jobs, progress)
+    else:
+        parts = []
+        done_packets = done_bytes = 0
+        for source, boundary in zip(sources, boundaries, strict=True):
+            report = None
+            if progress is not None:
+                base_p, base_b = done_packets, done_bytes
+
+                def report(packets: int, nbytes: int, _p=base_p, _b=base_b) -> None:
+                    progress(_p + packets, _b + nbytes)
+
+            part = read_part(source, boundary=boundary, progress=report, **options)
+            parts.append(part)
+            done_packets += part.counts["total"]
+            done_bytes += part.info.size or 0
+    return merge_into_table(parts, registry, idle_timeout, (c2s, s2c), fingerprint)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from annotator.evidence import fingerprint_flows
+from annotator.evidence import evidence_frame, fingerprint_flows
 from annotator.registry import Registry
 from annotator.result import FlowTable
 from annotator.triage.evaluate import build_findings, evaluate
@@ -23,7 +23,10 @@ __all__ = ["CAVEAT", "FLAGS", "SEVERITIES", "Flag", "triage"]
 def triage(table: FlowTable, registry: Registry) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Label, fingerprint and flag every flow of ``table``; return (flows, findings)."""
     flows = join_registry(table.flows, registry)
-    evidence = fingerprint_flows(table.flows, table.payload_c2s, table.payload_s2c)
+    if table.evidence is not None:  # fingerprinted while reading
+        evidence = evidence_frame(table.evidence, table.flows.index)
+    else:
+        evidence = fingerprint_flows(table.flows, table.payload_c2s, table.payload_s2c)
     for column in ("observed_protocol", "server_name", "evidence_detail"):
         flows[column] = evidence[column].astype("string")
     flows["cleartext_credentials"] = evidence["cleartext_credentials"].astype(bool)

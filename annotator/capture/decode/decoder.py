@@ -53,9 +53,20 @@ class Decoder:
     split across batches still find their flow).
     """
 
-    def __init__(self, fragment_capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, fragment_capacity: int = DEFAULT_CAPACITY, *, keep_orphans: bool = False
+    ) -> None:
         self._vocab = Vocabulary()
         self._fragments = FragmentTable(fragment_capacity)
+        #: With ``keep_orphans``, later fragments whose first fragment was not
+        #: seen are also listed here (one dict of columns per batch), so that
+        #: a merge with the previous file of a capture set can attribute them
+        #: (:mod:`annotator.flows.merge`).  They are still labelled other traffic.
+        self.orphans: list[dict[str, np.ndarray]] | None = [] if keep_orphans else None
+
+    def fragment_state(self) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
+        """The first fragments remembered so far, oldest first: (key, (proto, sport, dport))."""
+        return self._fragments.items()
 
     @property
     def labels(self) -> list[str]:
@@ -103,6 +114,11 @@ class Decoder:
         cols["payload_len"][hit] = 0
         miss = later[~found]
         unseen = FRAGMENT_KEY_PROTOS[pk.frag_nh[miss]]
+        if self.orphans is not None and unseen.any():
+            at = miss[unseen]
+            orphan = {c: cols[c][at].copy() for c in _ORPHAN_COLUMNS}
+            orphan["frag_id"], orphan["frag_nh"] = pk.frag_id[at].copy(), pk.frag_nh[at].copy()
+            self.orphans.append(orphan)
         pk.finish_by(miss[unseen], KIND_OTHER, cols["ip_version"][miss[unseen]], _unseen_name)
         rest = miss[~unseen]
         pk.finish_by(rest, KIND_OTHER, pk.frag_nh[rest], ip_protocol_name)
@@ -123,6 +139,18 @@ def _decode_slice(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     other = whole[~transport]
     pk.finish_by(other, KIND_OTHER, pk.nh[other], ip_protocol_name)
     return ip[frag == FRAG_FIRST], ip[later]
+
+
+_ORPHAN_COLUMNS = (
+    "ip_version",
+    "src_hi",
+    "src_lo",
+    "dst_hi",
+    "dst_lo",
+    "vlan",
+    "ts_ns",
+    "wire_len",
+)
 
 
 def _unseen_name(version: int) -> str:

@@ -61,6 +61,10 @@ class FragmentTable:
         while len(entries) > self.capacity:
             entries.popitem(last=False)
 
+    def items(self) -> list[tuple[Key, tuple[int, int, int]]]:
+        """Every entry, oldest first."""
+        return list(self._entries.items())
+
     def look_up(self, keys: list[Key]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(found, proto, sport, dport) for later fragments."""
         n = len(keys)

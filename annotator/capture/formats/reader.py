@@ -317,6 +317,11 @@ class CaptureReader:
             info.first_seen = pd.Timestamp(self._first, unit="ns", tz="UTC")
             info.last_seen = pd.Timestamp(self._last, unit="ns", tz="UTC")
 
+    @property
+    def bytes_read(self) -> int:
+        """Stored (possibly compressed) bytes read from the source so far."""
+        return self._stream.raw.count
+
     # -- lifetime ------------------------------------------------------------
 
     def close(self) -> None:

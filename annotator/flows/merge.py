@@ -1,0 +1,299 @@
+"""Merging the flows of capture files read apart, as if they were read as one.
+
+A rotated capture set (``tcpdump -C``/``-G``, ring buffers) is one capture cut
+into files, so a conversation may cross a file boundary.  Files are read
+independently -- in one process, in several (``jobs``), or on Dask workers --
+each into a :class:`FilePart`, and the parts are merged here with the same
+flow rules a single read applies, not by summing counts:
+
+* files are taken in order of their first packet's timestamp;
+* a key's first flow in a file (its ``head``) continues the flow of the same
+  key still live at the end of the files before (the *carry*), unless the gap
+  between them is longer than the transport's idle timeout, or the carry had
+  ended with FIN or RST and the head opens with a SYN;
+* a reader that cannot see the previous file assumes, for each key's first
+  flow, that its predecessor ended: a first SYN after some packets starts a
+  piece of its own (``rejoin``).  When the predecessor had not ended -- or
+  there was none to continue -- the piece is joined back to its head, which is
+  what reading the files as one stream does;
+* client and server are decided on the merged flows, and their payload
+  (first bytes each way) is the concatenation of the pieces' bytes.
+
+Everything is vectorized per file; only flows that actually merge have their
+payload bytes concatenated one by one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from annotator.capture.decode.fragments import DEFAULT_CAPACITY as FRAGMENT_CAPACITY
+from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, take
+from annotator.flows.keys import canonical_keys, same_key
+from annotator.result import CaptureInfo, Partial
+
+_KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "small")
+_SUMS = ("pk_ab", "pk_ba", "by_ab", "by_ba", "pay_len_ab", "pay_len_ba")
+
+
+@dataclass
+class FilePart:
+    """What reading one capture file yields, ready to merge (and to pickle).
+
+    ``flows`` are the file's flow records in canonical orientation (see
+    :mod:`annotator.flows.flowcols`); ``evidence`` the fingerprint results
+    their ``ev`` column indexes; ``first_ts`` the first packet's timestamp in
+    nanoseconds (None for a file without packets), which orders the files.
+    """
+
+    name: str
+    info: CaptureInfo
+    flows: Flows
+    evidence: list[Any]
+    first_ts: int | None
+    partial: Partial | None = None
+    counts: Counter = field(default_factory=Counter)  # packets_total, in_flows, other, ...
+    other: Counter = field(default_factory=Counter)
+    other_bytes: Counter = field(default_factory=Counter)
+    undecodable: Counter = field(default_factory=Counter)
+    seconds: float = 0.0  # time spent reading the file
+    # Later IP fragments whose first fragment was not in this file (boundary
+    # mode), and the first fragments remembered at its end (see _attribute).
+    orphans: dict[str, np.ndarray] | None = None
+    fragments: list = field(default_factory=list)
+
+
+def order_parts(parts: list[FilePart]) -> list[FilePart]:
+    """Parts in order of their first timestamp (files without packets last, as given)."""
+    never = np.iinfo(np.int64).max
+    return sorted(parts, key=lambda p: never if p.first_ts is None else p.first_ts)
+
+
+class _Carry:
+    """The last flow of each key still live after the files merged so far."""
+
+    def __init__(self) -> None:
+        self.h = np.zeros(0, dtype=np.uint64)
+        self.key = tuple(np.zeros(0, dtype=np.uint64) for _ in _KEY)
+        self.root = np.zeros(0, dtype=np.int64)  # row the merged flow is gathered into
+        self.last_pkt_ts = np.zeros(0, dtype=np.int64)
+        self.ended = np.zeros(0, dtype=bool)
+
+    def lookup(self, h: np.ndarray, key: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.h)
+        if n == 0 or len(h) == 0:
+            return np.zeros(len(h), dtype=np.intp), np.zeros(len(h), dtype=bool)
+        at = np.minimum(np.searchsorted(self.h, h), n - 1)
+        # Equal hashes sit side by side; walk the run to find the exact key.
+        found = np.zeros(len(h), dtype=bool)
+        where = at.copy()
+        pending = np.arange(len(h))
+        pos = at.copy()
+        while len(pending):
+            p = pos[pending]
+            ok = p < n
+            p = np.minimum(p, n - 1)
+            same_h = ok & (self.h[p] == h[pending])
+            hit = same_h & same_key(tuple(k[p] for k in self.key), tuple(k[pending] for k in key))
+            found[pending[hit]] = True
+            where[pending[hit]] = p[hit]
+            again = same_h & ~hit
+            pending = pending[again]
+            pos[pending] = p[again] + 1
+        return where, found
+
+    def replace(
+        self,
+        drop: np.ndarray,
+        h,
+        key,
+        root,
+        last_pkt_ts,
+        ended,
+    ) -> None:
+        """Remove entries ``drop`` (a mask), add new ones, keep the hash order."""
+        keep = ~drop
+        self.h = np.concatenate([self.h[keep], h])
+        self.key = tuple(np.concatenate([a[keep], b]) for a, b in zip(self.key, key, strict=True))
+        self.root = np.concatenate([self.root[keep], root])
+        self.last_pkt_ts = np.concatenate([self.last_pkt_ts[keep], last_pkt_ts])
+        self.ended = np.concatenate([self.ended[keep], ended])
+        order = np.argsort(self.h, kind="stable")
+        self.h = self.h[order]
+        self.key = tuple(k[order] for k in self.key)
+        self.root, self.last_pkt_ts = self.root[order], self.last_pkt_ts[order]
+        self.ended = self.ended[order]
+
+
+def merge_parts(parts: list[FilePart], timeout_ns: np.ndarray) -> tuple[Flows, list[Any]]:
+    """Merge ordered parts into one flow table and one evidence list.
+
+    ``parts`` must already be in file order (:func:`order_parts`); each part's
+    flows get that position as their ``file``.  ``timeout_ns`` is the idle
+    timeout per IP protocol number (:func:`annotator.flows.aggregate.timeout_table`).
+    """
+    tables, evidence = [], []
+    for index, part in enumerate(parts):
+        flows = dict(part.flows)
+        flows["file"] = np.full(len(flows["h"]), index, dtype=np.int32)
+        ev = flows["ev"]
+        flows["ev"] = np.where(ev >= 0, ev + len(evidence), -1).astype(np.int32)
+        evidence.extend(part.evidence)
+        tables.append(flows)
+    cols = concat(tables)
+    n = len(cols["h"])
+    if n == 0 or (len(parts) == 1 and not cols["head"].any()):
+        return cols, evidence
+    starts = np.cumsum([0] + [len(t["h"]) for t in tables])
+    target = np.arange(n, dtype=np.int64)
+    carry = _Carry()
+    fragments: OrderedDict = OrderedDict()
+    for k, part in enumerate(parts):
+        if part.orphans is not None and len(fragments) and len(carry.h):
+            _attribute(part, fragments, cols, carry)
+        rows = np.arange(starts[k], starts[k + 1])
+        _merge_file(cols, rows, target, carry, timeout_ns)
+        for key, value in part.fragments:
+            fragments[key] = value
+            fragments.move_to_end(key)
+        while len(fragments) > FRAGMENT_CAPACITY:
+            fragments.popitem(last=False)
+    return _gather(cols, target), evidence
+
+
+def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carry) -> None:
+    """Count a file's orphan fragments in the flows of their first fragments.
+
+    A later fragment at the start of a file whose first fragment ended the
+    previous file belongs to that datagram's flow, as it would in a single
+    read: its packet and bytes go to the flow still live for that key, and the
+    part's accounting moves it from other traffic to flows.
+    """
+    o = part.orphans
+    keys = zip(
+        *(o[c].tolist() for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
+                                   "frag_id", "frag_nh")), strict=True,
+    )  # fmt: skip
+    hits = [(i, fragments[k]) for i, k in enumerate(keys) if k in fragments]
+    if not hits:
+        return
+    idx = np.array([i for i, _ in hits], dtype=np.intp)
+    ports = np.array([v for _, v in hits], dtype=np.int64)
+    k = canonical_keys(
+        o["src_hi"][idx], o["src_lo"][idx], o["dst_hi"][idx], o["dst_lo"][idx],
+        ports[:, 1].astype(np.uint16), ports[:, 2].astype(np.uint16),
+        ports[:, 0].astype(np.uint8), o["vlan"][idx],
+    )  # fmt: skip
+    at, found = carry.lookup(k.h, (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
+    for j in np.flatnonzero(found):
+        root, i = carry.root[at[j]], idx[j]
+        ts, wire = int(o["ts_ns"][i]), int(o["wire_len"][i])
+        side = "ab" if k.fwd[j] else "ba"
+        cols[f"pk_{side}"][root] += 1
+        cols[f"by_{side}"][root] += wire
+        cols["first_ts"][root] = min(cols["first_ts"][root], ts)
+        cols["last_ts"][root] = max(cols["last_ts"][root], ts)
+        carry.last_pkt_ts[at[j]] = max(carry.last_pkt_ts[at[j]], ts)
+        label = f"IPv{int(o['ip_version'][i])} fragment, first fragment not seen"
+        part.other[label] -= 1
+        part.other_bytes[label] -= wire
+        if part.other[label] <= 0:
+            del part.other[label], part.other_bytes[label]
+        part.counts["other"] -= 1
+        part.counts["in_flows"] += 1
+
+
+def _merge_file(cols: Flows, rows: np.ndarray, target: np.ndarray, carry: _Carry, tmo) -> None:
+    """Join one file's head (and rejoin) pieces to the carry; update the carry."""
+    heads = rows[cols["head"][rows]]
+    hkey = tuple(cols[c][heads] for c in _KEY)
+    at, found = carry.lookup(cols["h"][heads], hkey)
+    proto = (hkey[4] >> np.uint64(48)).astype(np.uint8)
+    if len(carry.h) == 0:
+        found[:] = False
+        at[:] = 0
+        prev_ts, p_ended = np.zeros(len(heads), np.int64), np.zeros(len(heads), bool)
+    else:
+        prev_ts, p_ended = carry.last_pkt_ts[at], carry.ended[at] & found
+    gap = cols["first_pkt_ts"][heads] - prev_ts
+    cont = found & (gap <= tmo[proto])
+    join_p = cont & ~(p_ended & cols["open_first"][heads])
+    target[heads[join_p]] = carry.root[at[join_p]]
+
+    # A rejoin piece goes back to its head unless the head continued a flow
+    # that had ended (then its SYN really opened a new flow).
+    joins = rows[cols["rejoin"][rows]]
+    if len(joins):
+        order = np.argsort(cols["h"][heads], kind="stable")
+        jh = np.searchsorted(cols["h"][heads][order], cols["h"][joins])
+        jh = order[np.minimum(jh, len(heads) - 1)]
+        jkey = tuple(cols[c][joins] for c in _KEY)
+        # Hash ties between different keys are resolved by a direct scan.
+        ok = same_key(tuple(k[jh] for k in hkey), jkey)
+        for i in np.flatnonzero(~ok):
+            jh[i] = next(
+                j for j in range(len(heads))
+                if same_key(tuple(k[j : j + 1] for k in hkey), tuple(k[i : i + 1] for k in jkey))[0]
+            )  # fmt: skip
+        back = ~(cont[jh] & p_ended[jh])
+        target[joins[back]] = target[heads[jh[back]]]
+
+    # The carry: keys met in this file leave it; the file's live flows join it.
+    tails = rows[cols["live_end"][rows]]
+    ended = cols["ended"][tails].copy()
+    quiet = ~cols["evented"][tails] & cols["head"][tails]
+    if quiet.any():
+        # A head without events that continued a flow keeps that flow's state.
+        hpos = np.searchsorted(heads, tails[quiet])
+        ended[quiet] = join_p[hpos] & p_ended[hpos]
+    drop = np.zeros(len(carry.h), dtype=bool)
+    drop[at[found]] = True
+    carry.replace(
+        drop,
+        cols["h"][tails],
+        tuple(cols[c][tails] for c in _KEY),
+        target[tails],
+        cols["last_pkt_ts"][tails],
+        ended,
+    )
+
+
+def _gather(cols: Flows, target: np.ndarray) -> Flows:
+    """Fold rows into their targets (pieces in file and frame order)."""
+    order = np.lexsort((cols["first_frame"], cols["file"], target))
+    tgt = target[order]
+    start = np.flatnonzero(np.r_[True, tgt[1:] != tgt[:-1]])
+    if len(start) == len(order):
+        return cols  # nothing merged
+    s = take(cols, order)
+    size = np.diff(np.r_[start, len(order)])
+    last = start + size - 1
+    out = take(s, start)  # the first piece carries key, file, first frame, orientation
+    for c in _SUMS:
+        out[c] = np.add.reduceat(s[c], start)
+    out["flags"] = np.bitwise_or.reduceat(s["flags"], start)
+    out["first_ts"] = np.minimum.reduceat(s["first_ts"], start)
+    out["last_ts"] = np.maximum.reduceat(s["last_ts"], start)
+    out["last_pkt_ts"] = s["last_pkt_ts"][last]
+    out["evented"] = np.logical_or.reduceat(s["evented"], start)
+    out["live_end"] = s["live_end"][last]
+    # The handshake decides from the first piece that saw one; "ended" is the
+    # state after the last piece with an event.
+    pos = np.arange(len(order))
+    first_hs = np.minimum.reduceat(np.where(s["hs_dir"] != 0, pos, len(order)), start)
+    out["hs_dir"] = np.where(
+        first_hs < len(order), s["hs_dir"][np.minimum(first_hs, len(order) - 1)], 0
+    )
+    last_ev = np.maximum.reduceat(np.where(s["evented"], pos, -1), start)
+    out["ended"] = np.where(last_ev >= 0, s["ended"][np.maximum(last_ev, 0)], False)
+    for m in np.flatnonzero(size > 1):
+        a, b = start[m], start[m] + size[m]
+        if out["ev"][m] >= 0:
+            continue  # the first piece's payload was complete and is fingerprinted
+        for c in OBJECT_COLUMNS:
+            out[c][m] = b"".join(s[c][a:b])
+    return out
