@@ -1,0 +1,118 @@
+"""Test helpers: cut a classic pcap into a capture set, and compare results.
+
+A capture set made here holds exactly the records of the original (no
+timestamp rounding): each part is the original global header followed by
+consecutive records.  :class:`Split` remembers where each part starts, so a
+test can compute independently which part and frame a packet lands in.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import pandas as pd
+
+#: Columns that name where a flow was first seen; they differ between one
+#: whole file and the same packets split into files.
+WHERE_COLUMNS = ("capture", "first_frame")
+ACCOUNTING_KEYS = (
+    "packets_total",
+    "packets_in_flows",
+    "packets_other",
+    "packets_undecodable",
+    "undecodable",
+    "flows",
+)
+
+
+def pcap_records(data: bytes) -> tuple[bytes, list[bytes]]:
+    """A classic pcap's 24-byte global header and its records (header + data)."""
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        fmt = "<I"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        fmt = ">I"
+    else:
+        raise ValueError("not a classic pcap")
+    records, pos = [], 24
+    while pos + 16 <= len(data):
+        (included,) = struct.unpack_from(fmt, data, pos + 8)
+        end = pos + 16 + included
+        if end > len(data):
+            break
+        records.append(data[pos:end])
+        pos = end
+    return data[:24], records
+
+
+@dataclass
+class Split:
+    """A capture set cut from one pcap: part paths and each part's first record."""
+
+    paths: list[Path]
+    starts: list[int]  # 0-based index of each part's first record in the original
+
+    def locate(self, frame: int) -> tuple[str, int]:
+        """Where the original's 1-based ``frame`` lands: (part path, frame in it)."""
+        index = frame - 1
+        part = max(k for k, start in enumerate(self.starts) if start <= index)
+        return str(self.paths[part]), index - self.starts[part] + 1
+
+
+def split_pcap(source: Path, cuts: list[int], folder: Path) -> Split:
+    """Cut ``source`` before each record index in ``cuts`` (0-based, ascending).
+
+    Writes ``part000.pcap``, ``part001.pcap``, ... in ``folder``; empty parts
+    (a cut at 0, at the end, or repeated) are not written.
+    """
+    header, records = pcap_records(Path(source).read_bytes())
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = sorted({0, *[c for c in cuts if 0 < c < len(records)], len(records)})
+    paths, starts = [], []
+    for k, (lo, hi) in enumerate(pairwise(bounds)):
+        path = folder / f"part{k:03d}.pcap"
+        path.write_bytes(header + b"".join(records[lo:hi]))
+        paths.append(path)
+        starts.append(lo)
+    return Split(paths, starts)
+
+
+def split_every(source: Path, size: int, folder: Path) -> Split:
+    """Cut ``source`` into parts of ``size`` records (the last may be shorter)."""
+    _, records = pcap_records(Path(source).read_bytes())
+    return split_pcap(source, list(range(size, len(records), size)), folder)
+
+
+def plain(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> list[list[object]]:
+    """A frame's rows as plain Python values (NA as None) for an exact comparison."""
+    kept = frame.drop(columns=[c for c in drop if c in frame.columns])
+    columns = [
+        [None if pd.isna(v) is True else str(v) for v in kept[c].astype(object).tolist()]
+        for c in kept.columns
+    ]
+    return [list(kept.columns), *map(list, zip(*columns, strict=True))]
+
+
+def mismatches(whole: pd.DataFrame, split: pd.DataFrame, drop: tuple[str, ...]) -> list[str]:
+    """Column-by-column differences between two frames (empty when equal)."""
+    if len(whole) != len(split):
+        return [f"row count {len(whole)} != {len(split)}"]
+    out = []
+    for column in whole.columns:
+        if column in drop:
+            continue
+        a, b = plain(whole[[column]])[1:], plain(split[[column]])[1:]
+        bad = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if bad:
+            out.append(
+                f"{column}: {len(bad)} rows differ, first row {bad[0]}: {a[bad[0]]} != {b[bad[0]]}"
+            )
+    return out
+
+
+def accounting(result) -> dict[str, object]:
+    """The accounting of an annotate result without the per-file partial list."""
+    return {key: result.accounting[key] for key in ACCOUNTING_KEYS}
