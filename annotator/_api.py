@@ -76,11 +76,21 @@ def annotate(
     ``.findings``, ``.other``, ``.accounting``, ``.captures``, ``.registry``.
     """
     from annotator.evidence import fingerprint_payloads
-    from annotator.triage import triage
 
     started = pd.Timestamp.now(tz="UTC")
     reg = _registry(registry)
     table = _read_flows(paths, registry=reg, fingerprint=fingerprint_payloads, **options)
+    return assemble(table, reg, started)
+
+
+def assemble(table: FlowTable, reg: Registry, started: pd.Timestamp) -> AnnotateResult:
+    """Triage a fingerprinted flow table and put the user's result together.
+
+    Shared by :func:`annotate` and :func:`annotator.dask.annotate_many`, so a
+    capture set read anywhere gives the same result object.
+    """
+    from annotator.triage import triage
+
     flows, findings = triage(table, reg)
     flows = flows[
         [c for c in FLOW_COLUMNS if c in flows.columns]

@@ -1,0 +1,250 @@
+"""Annotating a capture set on a Dask cluster (``pip install 'annotator[dask]'``).
+
+Each file of the set is one task: a worker reads it with
+:func:`annotator.flows.read.read_part` in boundary mode (a worker cannot
+cheaply peek at the other files to learn which comes first) and fingerprints
+payloads as flows complete, so what travels back is a
+:class:`~annotator.flows.merge.FilePart` (flow records, fingerprint results and
+counts), never payload bytes.  The driver merges the parts with
+:func:`annotator.flows.read.merge_into_table`, the same rules as a single read:
+idle splits, FIN/RST-then-SYN and the client/server decision are applied across
+file boundaries.  The result equals :func:`annotator.annotate` on the same set.
+
+Sources are local paths (they must exist, at the same path, on every worker;
+directories and glob patterns are expanded on the driver) or fsspec URLs
+(``s3://``, ``gcs://``, ``http(s)://``, ``file://``) opened on the worker, with
+the workers' own credentials.  dask, distributed and fsspec are imported only
+when this module is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import io
+import os
+from collections.abc import Callable, Sequence
+from os import PathLike
+from typing import Any
+
+import pandas as pd
+
+from annotator.errors import AnnotatorError, InputError, UsageError
+from annotator.registry import Registry
+from annotator.result import AnnotateResult, FlowTable
+
+try:
+    import distributed
+    import fsspec
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise UsageError(
+        f"annotator.dask needs {exc.name or 'dask'}: pip install 'annotator[dask]'"
+    ) from None
+
+#: URL schemes opened with fsspec on the worker rather than as local paths.
+_URL_MARK = "://"
+
+#: Reading options passed through to every worker (see ``read_flows``).
+_OPTIONS = ("idle_timeout", "payload_c2s", "payload_s2c", "bomb_guard")
+
+
+class _NamedStream(io.RawIOBase):
+    """A remote file object presented to the capture reader under its URL."""
+
+    def __init__(self, raw: Any, name: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, view: Any) -> int:
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def _is_url(source: Any) -> bool:
+    return isinstance(source, str) and _URL_MARK in source
+
+
+def _read_one(source: str, options: dict[str, Any], registry: Registry) -> Any:
+    """Worker side: one file (path or URL) into a fingerprinted FilePart.
+
+    An :class:`AnnotatorError` leaves without its chained cause: the cause
+    (an HTTP response, say) may not pickle, and the scheduler would then
+    hand the caller a bare ``Exception`` instead of the one-line error.
+    """
+    try:
+        return _read_source(source, options, registry)
+    except AnnotatorError as exc:
+        exc.__cause__ = exc.__context__ = None
+        raise
+
+
+def _read_source(source: str, options: dict[str, Any], registry: Registry) -> Any:
+    from annotator.evidence import fingerprint_payloads
+    from annotator.flows.read import read_part
+
+    kwargs = dict(options, registry=registry, fingerprint=fingerprint_payloads, boundary=True)
+    if not _is_url(source):
+        return read_part(source, **kwargs)
+    # HTTP is streamed (no range requests, which plain servers lack); the
+    # reader reads front to back and never seeks.
+    streamed = {"block_size": 0} if source.startswith(("http://", "https://")) else {}
+    problem = None
+    try:
+        raw = fsspec.open(source, "rb", **streamed).open()
+    except FileNotFoundError:
+        problem = "no such file"
+    except Exception as exc:  # any backend's failure to open, as one line
+        problem = f"cannot open: {exc}"
+    if problem is not None:
+        raise InputError(source, problem)
+    try:
+        part = read_part(_NamedStream(raw, source), **kwargs)
+    except AnnotatorError:
+        raise
+    except OSError as exc:
+        problem = f"read failed: {exc}"
+    finally:
+        raw.close()
+    if problem is not None:
+        raise InputError(source, problem)
+    size = getattr(raw, "size", None)
+    if isinstance(size, int):
+        part.info = dataclasses.replace(part.info, size=size)
+    return part
+
+
+def _expand(paths: Any) -> list[str]:
+    """Sources as a list: URLs kept as given, local directories and globs expanded."""
+    if isinstance(paths, str | PathLike):
+        paths = [paths]
+    items = [os.fspath(p) if isinstance(p, PathLike) else p for p in paths]
+    if not items or not all(isinstance(p, str) for p in items):
+        raise UsageError("annotator.dask: give capture paths or URLs (not streams)")
+    if "-" in items:
+        raise UsageError("annotator.dask: standard input cannot be sent to a cluster")
+    local = [p for p in items if not _is_url(p)]
+    expanded: dict[str, list[str]] = {}
+    try:
+        from annotator.capture.inputs import expand_inputs
+    except ImportError:
+        expand_inputs = None
+    for p in local:
+        if expand_inputs is not None:
+            expanded[p] = [os.fspath(s) for s in expand_inputs([p]).sources]
+        elif os.path.isdir(p):
+            expanded[p] = sorted(
+                os.path.join(p, n) for n in os.listdir(p) if os.path.isfile(os.path.join(p, n))
+            )
+        elif not os.path.lexists(p) and set("*?[") & set(p):
+            expanded[p] = sorted(glob.glob(p))
+            if not expanded[p]:
+                raise InputError(p, "no file matches this pattern")
+        else:
+            expanded[p] = [p]
+    return [s for p in items for s in expanded.get(p, [p])]
+
+
+def _client(client: Any) -> tuple[Any, bool]:
+    """A distributed.Client (and whether we opened it) from a Client or an address."""
+    if isinstance(client, str):
+        try:
+            return distributed.Client(client, timeout="20s"), True
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {client}: {exc}") from None
+    if isinstance(client, distributed.Client):
+        return client, False
+    raise UsageError("client must be a distributed.Client or a scheduler address string")
+
+
+def _options(options: dict[str, Any]) -> tuple[dict[str, Any], Callable | None]:
+    """Check the reading options on the driver, before anything is sent."""
+    from annotator.flows.aggregate import timeout_table
+    from annotator.flows.read import DEFAULT_PAYLOAD_C2S, DEFAULT_PAYLOAD_S2C, _check_limit
+
+    progress = options.pop("progress", None)
+    options.pop("jobs", None)  # the cluster decides how many files are read at once
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise UsageError(f"annotator.dask: unknown option {unknown[0]!r}")
+    checked = dict(options)
+    checked["payload_c2s"] = _check_limit(
+        "payload_c2s", options.get("payload_c2s", DEFAULT_PAYLOAD_C2S), 2048
+    )
+    checked["payload_s2c"] = _check_limit(
+        "payload_s2c", options.get("payload_s2c", DEFAULT_PAYLOAD_S2C), 256
+    )
+    timeout_table(checked.get("idle_timeout"))
+    return checked, progress
+
+
+def read_many(
+    paths: str | PathLike[str] | Sequence[str | PathLike[str]],
+    client: Any,
+    *,
+    registry: Registry | str | PathLike[str] | None = None,
+    **options: Any,
+) -> FlowTable:
+    """Read a capture set on a Dask cluster into one fingerprinted flow table.
+
+    ``client`` is a ``distributed.Client`` or a scheduler address such as
+    ``"tcp://host:8786"`` (a client is then opened and closed here).
+    ``options``: ``idle_timeout``, ``payload_c2s``, ``payload_s2c``,
+    ``bomb_guard`` as for :func:`annotator.read_flows`, and ``progress``, called
+    with the packets and stored bytes read so far as each file finishes.  A file
+    a worker cannot read raises the same one-line :class:`AnnotatorError` as a
+    local read.
+    """
+    from annotator._api import _registry
+    from annotator.evidence import fingerprint_payloads
+    from annotator.flows.read import merge_into_table
+
+    checked, progress = _options(dict(options))
+    sources = _expand(paths)
+    reg = _registry(registry)
+    dask_client, owned = _client(client)
+    try:
+        shared = dask_client.scatter(reg, broadcast=True, hash=False)
+        futures = [dask_client.submit(_read_one, s, checked, shared, pure=False) for s in sources]
+        parts = []
+        packets = nbytes = 0
+        try:
+            for future in distributed.as_completed(futures):
+                part = future.result()
+                parts.append(part)
+                packets += part.counts["total"]
+                nbytes += part.info.size or 0
+                if progress is not None:
+                    progress(packets, nbytes)
+        except BaseException:
+            dask_client.cancel(futures)
+            raise
+    finally:
+        if owned:
+            dask_client.close()
+    limits = (checked["payload_c2s"], checked["payload_s2c"])
+    return merge_into_table(parts, reg, checked.get("idle_timeout"), limits, fingerprint_payloads)
+
+
+def annotate_many(
+    paths: str | PathLike[str] | Sequence[str | PathLike[str]],
+    client: Any,
+    registry: Registry | str | PathLike[str] | None = None,
+    **options: Any,
+) -> AnnotateResult:
+    """Annotate a capture set on a Dask cluster; the result of :func:`annotator.annotate`.
+
+    Files are read and fingerprinted on the workers, merged by flow key on
+    the driver with the single-read flow rules, then triaged here.  See
+    :func:`read_many` for ``client`` and ``options``.
+    """
+    from annotator._api import _registry, assemble
+
+    started = pd.Timestamp.now(tz="UTC")
+    reg = _registry(registry)
+    table = read_many(paths, client, registry=reg, **options)
+    return assemble(table, reg, started)
