@@ -57,6 +57,8 @@ def load(path: Path) -> Registry | None:
             text, present = _split(arrays[name], n), arrays[f"{name}_present"].tolist()
             columns[name] = [t if p else None for t, p in zip(text, present, strict=True)]
         for name in _INTS:
+            if arrays[name].dtype != np.int64:
+                return None
             values = arrays[name].tolist()
             columns[name] = values if name == "order" else [v if v >= 0 else None for v in values]
         for name in _BOOLS:
@@ -113,6 +115,9 @@ def store(path: Path, registry: Registry) -> None:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        for stale in path.parent.glob("snapshot.*.npz"):  # copies of other snapshots
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         return  # a read-only or unusable cache folder: the next run parses again
 

@@ -195,7 +195,7 @@ def _snapshot() -> Registry:
         raise RegistryError(SNAPSHOT_SOURCE, f"damaged installation ({err})") from None
     # A binary copy of an earlier parse of these very bytes, when one was saved.
     saved = _snapcache.cache_file(cache_dir(), packed, info_bytes)
-    registry = _snapcache.load(saved) if saved.is_file() else None
+    registry = _snapcache.load(saved)  # None when absent or unusable
     if registry is None:
         registry = _parse_snapshot(packed, info)
         _snapcache.store(saved, registry)

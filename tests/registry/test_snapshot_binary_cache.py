@@ -84,3 +84,13 @@ def test_the_copy_is_named_by_content(tmp_path: Path) -> None:
     assert a == cache_file(tmp_path, b"snapshot bytes", b"{}")
     assert a != cache_file(tmp_path, b"snapshot bytes!", b"{}")
     assert a != cache_file(tmp_path, b"snapshot bytes", b'{"updated": "x"}')
+
+
+def test_copies_of_other_snapshots_are_removed_when_a_new_one_is_saved() -> None:
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    older = folder / "snapshot.0123456789abcdef0123.npz"
+    older.write_bytes(b"a copy saved by an older version")
+    _fresh_default()
+    assert [p.name for p in _saved_copies()] != [older.name]
+    assert not older.exists() and len(_saved_copies()) == 1
