@@ -116,3 +116,35 @@ def mismatches(whole: pd.DataFrame, split: pd.DataFrame, drop: tuple[str, ...]) 
 def accounting(result) -> dict[str, object]:
     """The accounting of an annotate result without the per-file partial list."""
     return {key: result.accounting[key] for key in ACCOUNTING_KEYS}
+
+
+def write_timed_pcap(path: Path, packets: list[tuple[float, bytes]]) -> Path:
+    """A little-endian microsecond pcap of (seconds, Ethernet frame) packets."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
+    for seconds, frame in packets:
+        micros = round(seconds * 1_000_000)
+        out.append(
+            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
+        )
+        out.append(frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def client_hello(server_name: str) -> bytes:
+    """A minimal TLS 1.2 ClientHello record carrying a server_name extension."""
+    name = server_name.encode()
+    sni_list = struct.pack("!BH", 0, len(name)) + name
+    sni = struct.pack("!HHH", 0, len(sni_list) + 2, len(sni_list)) + sni_list
+    body = (
+        b"\x03\x03"
+        + bytes(range(32))  # client random
+        + b"\x00"  # no session id
+        + struct.pack("!H", 4)
+        + b"\x13\x01\xc0\x2f"  # two cipher suites
+        + b"\x01\x00"  # null compression only
+        + struct.pack("!H", len(sni))
+        + sni
+    )
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake

@@ -15,7 +15,17 @@ import pytest
 
 import annotator
 
-from .splitting import WHERE_COLUMNS, Split, accounting, mismatches, split_every, split_pcap
+from ..capture.craft import ACK, FIN, PSH, RST, SYN, ethernet, ipv4, tcp, udp
+from .splitting import (
+    WHERE_COLUMNS,
+    Split,
+    accounting,
+    client_hello,
+    mismatches,
+    split_every,
+    split_pcap,
+    write_timed_pcap,
+)
 
 
 def assert_same(whole, parts, split: Split) -> None:
@@ -62,3 +72,187 @@ def test_mixed_uneven_cuts_equal_whole(samples, tmp_path, mixed_whole, cuts, job
     split = split_pcap(samples / "mixed.pcap", cuts, tmp_path)
     result = annotator.annotate(list(reversed([str(p) for p in split.paths])), jobs=jobs)
     assert_same(mixed_whole, result, split)
+
+
+# --- crafted captures: a file boundary on each merge rule ----------------------------
+
+CLIENT, SERVER = "10.0.0.1", "10.0.0.2"
+
+
+def _tcp(src: str, dst: str, sport: int, dport: int, flags: int, payload: bytes = b"") -> bytes:
+    return ethernet(ipv4(src, dst, 6, tcp(sport, dport, flags, payload)))
+
+
+def _udp(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
+    return ethernet(ipv4(src, dst, 17, udp(sport, dport, payload)))
+
+
+class Conversation:
+    """Packets between a client and a server, with their expected side."""
+
+    def __init__(self, client=(CLIENT, 40000), server=(SERVER, 8080), proto="tcp") -> None:
+        self.client, self.server, self.proto = client, server, proto
+        self.packets: list[tuple[float, bytes]] = []
+        self.sides: list[bool] = []  # True: client to server
+
+    def send(self, t: float, from_client: bool, flags: int = ACK, payload: bytes = b""):
+        src, dst = (self.client, self.server) if from_client else (self.server, self.client)
+        if self.proto == "tcp":
+            frame = _tcp(src[0], dst[0], src[1], dst[1], flags, payload)
+        else:
+            frame = _udp(src[0], dst[0], src[1], dst[1], payload)
+        self.packets.append((t, frame))
+        self.sides.append(from_client)
+        return self
+
+    def handshake(self, t: float):
+        return self.send(t, True, SYN).send(t + 0.001, False, SYN | ACK).send(t + 0.002, True)
+
+
+def read_set(tmp_path: Path, packets, cut: int, jobs: int):
+    """Whole read and split read (files in reverse order) of crafted packets."""
+    whole_path = write_timed_pcap(tmp_path / "whole.pcap", packets)
+    split = split_pcap(whole_path, [cut], tmp_path / "set")
+    assert len(split.paths) == 2
+    whole = annotator.annotate(whole_path)
+    parts = annotator.annotate([str(p) for p in reversed(split.paths)], jobs=jobs)
+    assert_same(whole, parts, split)
+    return parts
+
+
+def expect_flow(row, conv: Conversation, indexes, basis: str) -> None:
+    """One flow row matches the packets ``indexes`` of ``conv`` and its roles."""
+    c2s = [i for i in indexes if conv.sides[i]]
+    s2c = [i for i in indexes if not conv.sides[i]]
+    assert (row.client_ip, row.client_port) == conv.client
+    assert (row.server_ip, row.server_port) == conv.server
+    assert (row.packets_c2s, row.packets_s2c) == (len(c2s), len(s2c))
+    assert row.bytes_c2s == sum(len(conv.packets[i][1]) for i in c2s)
+    assert row.bytes_s2c == sum(len(conv.packets[i][1]) for i in s2c)
+    assert row.direction_basis == basis
+
+
+JOBS = pytest.mark.parametrize("jobs", [1, 2])
+
+
+@JOBS
+def test_tcp_data_across_the_boundary_is_one_flow(tmp_path, jobs):
+    conv = Conversation().handshake(0.0)
+    conv.send(0.1, True, PSH | ACK, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    conv.send(0.2, False, PSH | ACK, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    conv.send(0.3, True, PSH | ACK, b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+    conv.send(0.4, False, PSH | ACK, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    conv.send(0.5, True, FIN | ACK).send(0.6, False, FIN | ACK).send(0.7, True)
+    result = read_set(tmp_path, conv.packets, 5, jobs)
+    assert len(result.flows) == 1
+    expect_flow(next(result.flows.itertuples()), conv, range(10), "handshake")
+    assert result.flows.observed_protocol.iloc[0] == "http"
+    assert result.accounting["packets_in_flows"] == 10
+
+
+@JOBS
+@pytest.mark.parametrize("ending", [FIN | ACK, RST])
+def test_end_in_file_one_then_syn_in_file_two_is_two_flows(tmp_path, jobs, ending):
+    conv = Conversation().handshake(0.0)
+    conv.send(0.1, True, PSH | ACK, b"hello")
+    conv.send(0.2, True, ending)
+    conv.handshake(0.3)
+    conv.send(0.4, True, PSH | ACK, b"again")
+    result = read_set(tmp_path, conv.packets, 5, jobs)
+    assert len(result.flows) == 2
+    first, second = result.flows.itertuples()
+    expect_flow(first, conv, range(5), "handshake")
+    expect_flow(second, conv, range(5, 9), "handshake")
+
+
+@JOBS
+@pytest.mark.parametrize("with_fin", [True, False])
+def test_acks_then_syn_after_the_boundary(tmp_path, jobs, with_fin):
+    conv = Conversation().handshake(0.0)
+    conv.send(0.1, True, PSH | ACK, b"data")
+    conv.send(0.2, True, (FIN | ACK) if with_fin else ACK)
+    conv.send(0.3, False, ACK).send(0.31, True, ACK).send(0.32, False, ACK)
+    conv.send(0.4, True, SYN).send(0.41, False, SYN | ACK).send(0.42, True)
+    result = read_set(tmp_path, conv.packets, 5, jobs)
+    if with_fin:
+        assert len(result.flows) == 2
+        first, second = result.flows.itertuples()
+        expect_flow(first, conv, range(8), "handshake")
+        expect_flow(second, conv, range(8, 11), "handshake")
+    else:
+        assert len(result.flows) == 1
+        expect_flow(next(result.flows.itertuples()), conv, range(11), "handshake")
+
+
+@JOBS
+@pytest.mark.parametrize(("gap", "flows"), [(121.0, 2), (119.0, 1)])
+def test_udp_idle_gap_at_the_boundary(tmp_path, jobs, gap, flows):
+    conv = Conversation(client=(CLIENT, 50001), server=(SERVER, 53), proto="udp")
+    conv.send(0.0, True, payload=b"\x12\x34" + bytes(10)).send(
+        0.1, False, payload=b"\x12\x34" + bytes(10)
+    )
+    conv.send(0.1 + gap, True, payload=b"\x56\x78" + bytes(10))
+    conv.send(0.2 + gap, False, payload=b"\x56\x78" + bytes(10))
+    result = read_set(tmp_path, conv.packets, 2, jobs)
+    assert len(result.flows) == flows
+    rows = list(result.flows.itertuples())
+    pieces = [range(4)] if flows == 1 else [range(2), range(2, 4)]
+    for row, indexes in zip(rows, pieces, strict=True):
+        expect_flow(row, conv, indexes, "registry")
+
+
+@JOBS
+def test_udp_first_packet_direction_decided_across_files(tmp_path, jobs):
+    # Same port both sides: only the first packet (in file 1) tells the client,
+    # and the client is the higher address, so it is endpoint B of the key.
+    conv = Conversation(client=("10.0.0.9", 7000), server=("10.0.0.3", 7000), proto="udp")
+    conv.send(0.0, True, payload=b"ping")
+    for k in range(3):
+        conv.send(0.1 + k / 10, False, payload=b"pong").send(0.15 + k / 10, True, payload=b"ping")
+    result = read_set(tmp_path, conv.packets, 1, jobs)
+    assert len(result.flows) == 1
+    expect_flow(next(result.flows.itertuples()), conv, range(7), "first-packet")
+
+
+@JOBS
+def test_tls_client_hello_split_over_the_boundary(tmp_path, jobs):
+    hello = client_hello("files.example.org")
+    conv = Conversation(server=(SERVER, 443)).handshake(0.0)
+    conv.send(0.1, True, ACK, hello[:60])
+    conv.send(0.2, True, PSH | ACK, hello[60:])
+    conv.send(0.3, False, ACK)
+    result = read_set(tmp_path, conv.packets, 4, jobs)
+    assert len(result.flows) == 1
+    row = next(result.flows.itertuples())
+    expect_flow(row, conv, range(6), "handshake")
+    assert (row.observed_protocol, row.server_name) == ("tls", "files.example.org")
+
+
+@JOBS
+def test_udp_fragments_across_the_boundary_stay_in_the_flow(tmp_path, jobs):
+    datagram = udp(40000, 5060, b"OPTIONS sip:x SIP/2.0\r\n" + b"x" * 200)
+    first = ethernet(ipv4(CLIENT, SERVER, 17, datagram[:104], ident=77, more_fragments=True))
+    later = ethernet(ipv4(CLIENT, SERVER, 17, datagram[104:], ident=77, fragment_offset=104))
+    reply = _udp(SERVER, CLIENT, 5060, 40000, b"SIP/2.0 200 OK\r\n\r\n")
+    packets = [(0.0, first), (0.01, later), (0.05, reply)]
+    result = read_set(tmp_path, packets, 1, jobs)
+    assert len(result.flows) == 1
+    row = next(result.flows.itertuples())
+    assert (row.client_ip, row.client_port, row.server_port) == (CLIENT, 40000, 5060)
+    assert (row.packets_c2s, row.packets_s2c) == (2, 1)
+    assert row.bytes_c2s == len(first) + len(later)
+    assert result.accounting["packets_in_flows"] == 3
+    assert result.accounting["packets_other"] == 0
+    assert len(result.other) == 0
+
+
+@JOBS
+def test_handshakeless_tcp_across_the_boundary_by_ports(tmp_path, jobs):
+    conv = Conversation(client=(CLIENT, 51000), server=(SERVER, 443))
+    conv.send(0.0, False, PSH | ACK, b"\x17\x03\x03\x00\x05hello")
+    conv.send(0.1, True, ACK)
+    conv.send(0.2, True, PSH | ACK, b"\x17\x03\x03\x00\x05world")
+    conv.send(0.3, False, ACK)
+    result = read_set(tmp_path, conv.packets, 2, jobs)
+    assert len(result.flows) == 1
+    expect_flow(next(result.flows.itertuples()), conv, range(4), "registry")
