@@ -106,4 +106,5 @@ def assemble(table: FlowTable, reg: Registry, started: pd.Timestamp) -> Annotate
         partial=list(table.partial),
         started_at=started,
         timings=table.timings,
+        skipped=table.skipped,
     )

@@ -77,6 +77,7 @@ class FlowTable:
     registry: Registry | None = None
     evidence: np.ndarray | None = None
     timings: list[FileTiming] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # directory entries that are not captures
 
 
 @dataclass
@@ -92,6 +93,7 @@ class AnnotateResult:
     partial: list[Partial] = field(default_factory=list)
     started_at: pd.Timestamp | None = None
     timings: list[FileTiming] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # directory entries that are not captures
 
     @property
     def exit_status(self) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from annotator.capture.columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE, PacketBatch
+from annotator.capture.inputs import Inputs, expand_inputs
 from annotator.errors import UsageError
 from annotator.flows.aggregate import FlowAggregator, timeout_table
 from annotator.flows.direction import decide
@@ -46,15 +47,17 @@ def _source_name(source: Any) -> str:
     return str(getattr(source, "name", "<stream>"))
 
 
-def _sources(paths: Any) -> list[Any]:
-    """One source (path, "-", binary file) or an iterable of them, as a list."""
+def _sources(paths: Any) -> Inputs:
+    """One source (path, directory, glob, "-", binary file) or an iterable of them."""
     if isinstance(paths, str | os.PathLike) or hasattr(paths, "read"):
-        return [paths]
-    if isinstance(paths, Iterable):
+        items = [paths]
+    elif isinstance(paths, Iterable):
         items = list(paths)
-        if items:
-            return items
-    raise UsageError("read_flows: give a capture path, '-', a binary file or a list of them")
+    else:
+        items = []
+    if not items:
+        raise UsageError("read_flows: give a capture path, '-', a binary file or a list of them")
+    return expand_inputs(items)
 
 
 def _count(counter: Counter, batch: PacketBatch, kind: int, sizes: Counter | None) -> int:
@@ -349,7 +352,8 @@ def read_flows(
     complete, so they are not held to the end: the table then carries
     ``evidence`` (one result per row) and no payload arrays.
     """
-    sources = _sources(paths)
+    inputs = _sources(paths)
+    sources = inputs.sources
     c2s = _check_limit("payload_c2s", payload_c2s, 2048)
     s2c = _check_limit("payload_s2c", payload_s2c, 256)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -385,4 +389,6 @@ def read_flows(
             parts.append(part)
             done_packets += part.counts["total"]
             done_bytes += part.info.size or 0
-    return merge_into_table(parts, registry, idle_timeout, (c2s, s2c), fingerprint)
+    table = merge_into_table(parts, registry, idle_timeout, (c2s, s2c), fingerprint)
+    table.skipped = inputs.skipped
+    return table

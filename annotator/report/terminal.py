@@ -77,14 +77,21 @@ def _caveat(view: ReportView) -> Panel:
     return Panel(Group(*parts), title="Caveat", border_style="yellow", box=box.ROUNDED)
 
 
+#: Findings listed per severity in the terminal; the rest are counted, and
+#: every report file (-o) lists them all.  A summary is read at once: past a
+#: screenful, rows stop helping (and rich's layout cost grows with each row).
+TERMINAL_FINDINGS_PER_SEVERITY = 25
+
+
 def _findings(view: ReportView) -> list[Any]:
     if not view.findings:
         return [Text("No findings.", style="green")]
     out: list[Any] = []
-    for severity, rows in view.findings.items():
+    for severity, all_rows in view.findings.items():
+        rows = all_rows[:TERMINAL_FINDINGS_PER_SEVERITY]
         style = SEVERITY_STYLE.get(severity, "")
         table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left", padding=(0, 1))
-        table.title = Text(f"{severity.upper()} ({len(rows)})", style=style)
+        table.title = Text(f"{severity.upper()} ({len(all_rows):,})", style=style)
         table.add_column("Finding", ratio=3, min_width=28, overflow="fold")
         table.add_column("Server", ratio=2, min_width=16, overflow="fold")
         table.add_column("Flows", justify="right", no_wrap=True)
@@ -105,6 +112,15 @@ def _findings(view: ReportView) -> list[Any]:
                 finding, server, flows, human_bytes(row["bytes"]), _t(row.get("attack") or "")
             )
         out.append(table)
+        if len(all_rows) > len(rows):
+            more = len(all_rows) - len(rows)
+            out.append(
+                Text(
+                    f"  ... and {more:,} more {severity} findings, not shown here: "
+                    "write them all with -o report.html (or .md, .json, .csv)",
+                    style="dim",
+                )
+            )
     return out
 
 
