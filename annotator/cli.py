@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-from annotator.errors import AnnotatorError
+from annotator.errors import AnnotatorError, UsageError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -39,6 +40,9 @@ examples:
   annotate capture.pcap                      triage summary in the terminal
   annotate capture.pcapng.gz -o report.html  self-contained HTML report
   annotate a.pcap b.pcap -o flows.csv -o flows.parquet
+  annotate /data/ring/ --jobs 2              a rotated set (a directory) as one capture
+  annotate 'rot/*.pcap.gz' --verbose         a quoted glob; throughput per file at the end
+  annotate rot/ --dask tcp://sched:8786      read the files on a Dask cluster
   annotate capture.pcap --format jsonl       one JSON object per flow on stdout (for SIEMs)
   tcpdump -w - | annotate -                  read standard input
   annotate capture.pcap --fail-on high       exit 1 when a high-severity finding is present
@@ -69,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="CAPTURE",
         help="pcap or pcapng file, optionally gzip/bzip2/xz/zstd-compressed; "
-        "'-' reads standard input; several files are read as one capture",
+        "'-' reads standard input; a directory or a quoted glob pattern stands for "
+        "the capture files it holds; several files are one capture set, "
+        "ordered by their first packet's time",
     )
     parser.add_argument(
         "-o",
@@ -117,6 +123,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="lift the size and ratio limits on compressed input",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="read up to N files at once in separate processes (default 1); "
+        "the result is the same for any N",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="read the files on a Dask cluster (e.g. tcp://scheduler:8786); "
+        "needs the 'dask' extra; see docs/scale.md",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="after the report, print per-file and total throughput on stderr",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--version", action="version", version=f"annotate {__version__}")
     return parser
@@ -134,30 +161,75 @@ def _positive_int(text: str) -> int:
 
 @contextmanager
 def packet_progress(
-    *, enabled: bool, console: Console | None = None
-) -> Iterator[Callable[[int], None] | None]:
-    """A live packet counter on stderr while a capture is read (terminals only).
+    *, enabled: bool, total_bytes: int | None = None, files: int = 1,
+    console: Console | None = None,
+) -> Iterator[Callable[[int, int], None] | None]:  # fmt: skip
+    """A live progress display on stderr while captures are read (terminals only).
 
-    Yields the callback the flow stage calls after each batch with the number
-    of packets read so far, or None when disabled.  The display is transient:
-    it disappears when reading ends, leaving the summary alone on screen.
+    Yields the callback the flow stage calls as reading goes on with the
+    packets and stored bytes read so far (over all files), or None when
+    disabled.  With ``total_bytes`` known (regular files), a bar shows the
+    share of bytes read and an estimate of the time left; otherwise a packet
+    counter.  The display is transient: it disappears when reading ends,
+    leaving the summary alone on screen.
     """
     if not enabled:
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("reading capture: {task.completed:,.0f} packets"),
-        TimeElapsedColumn(),
-        console=console or Console(stderr=True),
-        transient=True,
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
     )
-    task = bar.add_task("read", total=None)
+
+    what = f"reading {files} files" if files > 1 else "reading capture"
+    columns = [SpinnerColumn(), TextColumn(what + ": {task.fields[packets]:,} packets")]
+    if total_bytes:
+        columns += [BarColumn(), DownloadColumn(), TimeRemainingColumn()]
+    columns.append(TimeElapsedColumn())
+    bar = Progress(*columns, console=console or Console(stderr=True), transient=True)
+    task = bar.add_task("read", total=total_bytes or None, packets=0)
     with bar:
-        yield lambda packets: bar.update(task, completed=packets)
+        yield lambda packets, nbytes: bar.update(task, completed=nbytes, packets=packets)
+
+
+def _total_bytes(sources: Sequence[object]) -> int | None:
+    """Sum of the stored sizes when every source is a regular file, else None."""
+    total = 0
+    for source in sources:
+        if not isinstance(source, str) or not os.path.isfile(source):
+            return None
+        total += os.path.getsize(source)
+    return total
+
+
+def _throughput(result, seconds: float) -> None:
+    """The --verbose summary: per file and in total, packets and bytes per second."""
+    from annotator.report._view import human_bytes
+
+    rows = result.timings
+    for t in rows:
+        rate = t.packets / t.seconds if t.seconds > 0 else 0.0
+        size = human_bytes(t.size) if t.size is not None else "?"
+        print(
+            f"annotate: {t.name}: {t.packets:,} packets, {size} in {t.seconds:.2f} s "
+            f"({rate / 1e6:.2f} M packets/s)",
+            file=sys.stderr,
+        )
+    packets = sum(t.packets for t in rows)
+    size = sum(t.size or 0 for t in rows)
+    rate = packets / seconds if seconds > 0 else 0.0
+    print(
+        f"annotate: total: {len(rows)} files, {packets:,} packets, {human_bytes(size)}, "
+        f"{len(result.flows):,} flows in {seconds:.2f} s wall "
+        f"({rate / 1e6:.2f} M packets/s, {size / max(seconds, 1e-9) / 1e6:.1f} MB/s)",
+        file=sys.stderr,
+    )
 
 
 def _fail_on_reached(result, threshold: str) -> bool:
@@ -172,20 +244,42 @@ def _fail_on_reached(result, threshold: str) -> bool:
 def run_annotate(args: argparse.Namespace) -> int:
     """Annotate the captures and write what was asked; return the exit code."""
     import annotator
+    from annotator.capture.inputs import expand_inputs
     from annotator.report import render_terminal, write_report
 
+    started = time.perf_counter()
     options: dict[str, object] = {}
     if args.no_bomb_guard:
         options["bomb_guard"] = False
-    captures = [sys.stdin.buffer if c == "-" else c for c in args.captures]
-    inputs = [c for c in args.captures if c != "-"]
-    with packet_progress(enabled=not args.no_progress and sys.stderr.isatty()) as progress:
-        result = annotator.annotate(
-            captures if len(captures) > 1 else captures[0],
-            registry=args.registry,
-            progress=progress,
-            **options,
-        )
+    if args.captures.count("-") > 1:
+        raise UsageError("standard input ('-') can be read only once")
+    expanded = expand_inputs(list(args.captures))
+    for skipped in expanded.skipped:
+        print(f"annotate: {skipped}: skipped, not a capture file", file=sys.stderr)
+    inputs = [c for c in expanded.sources if c != "-"]
+    captures = [sys.stdin.buffer if c == "-" else c for c in expanded.sources]
+    show = not args.no_progress and sys.stderr.isatty()
+    with packet_progress(
+        enabled=show, total_bytes=_total_bytes(captures), files=len(captures)
+    ) as progress:
+        if args.dask:
+            if "-" in expanded.sources:
+                raise UsageError(
+                    "--dask reads files on the workers; standard input cannot go there"
+                )
+            from annotator.dask import annotate_many
+
+            result = annotate_many(
+                captures, args.dask, registry=args.registry, progress=progress, **options
+            )
+        else:
+            result = annotator.annotate(
+                captures if len(captures) > 1 else captures[0],
+                registry=args.registry,
+                progress=progress,
+                jobs=args.jobs,
+                **options,
+            )
 
     if args.output:
         for destination in args.output:
@@ -215,6 +309,8 @@ def run_annotate(args: argparse.Namespace) -> int:
             f"at byte {partial.offset}; results cover what was readable",
             file=sys.stderr,
         )
+    if args.verbose:
+        _throughput(result, time.perf_counter() - started)
     if _fail_on_reached(result, args.fail_on):
         return EXIT_FINDINGS
     return EXIT_PARTIAL if result.partial else EXIT_OK

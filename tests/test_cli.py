@@ -250,7 +250,18 @@ def test_packet_progress_reports_counts() -> None:
     console = Console(file=sink, force_terminal=True, width=80)
     with packet_progress(enabled=True, console=console) as update:
         assert update is not None
-        update(12345)
+        update(12345, 678)
     with packet_progress(enabled=False) as update:
         assert update is None
     assert "12,345 packets" in sink.getvalue()
+
+    # Across files with a known total: the bar shows bytes read of the total.
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=120)
+    with packet_progress(
+        enabled=True, total_bytes=4_000_000, files=3, console=console
+    ) as update:
+        update(500, 1_000_000)
+    text = sink.getvalue()
+    assert "reading 3 files: 500 packets" in text
+    assert "1.0/4.0 MB" in text
