@@ -28,6 +28,47 @@ ACCOUNTING_KEYS = (
 )
 
 
+class Unsplittable(ValueError):
+    """A capture this helper cannot cut simply (the test says why it skips)."""
+
+
+def capture_records(data: bytes) -> tuple[bytes, list[bytes]]:
+    """A capture's prefix (repeated in every part) and its packet records.
+
+    Classic pcap: the global header and the records.  pcapng: the section
+    header and the blocks before the first packet, then one record per packet
+    block, each carrying the non-packet blocks that follow it (statistics,
+    names).  A pcapng with a second section or an interface declared after a
+    packet raises :class:`Unsplittable`.
+    """
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        return pcapng_records(data)
+    return pcap_records(data)
+
+
+def pcapng_records(data: bytes) -> tuple[bytes, list[bytes]]:
+    """The pcapng side of :func:`capture_records`."""
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    prefix, records, pos = b"", [], 0
+    while pos + 12 <= len(data):
+        kind, length = struct.unpack_from(order + "II", data, pos)
+        if length < 12 or pos + length > len(data):
+            raise Unsplittable("truncated or malformed block")
+        block, start = data[pos : pos + length], pos
+        pos += length
+        if kind in (2, 3, 6):  # packet, simple packet, enhanced packet
+            records.append(block)
+        elif (kind == 0x0A0D0D0A and start > 0) or (kind == 1 and records):
+            raise Unsplittable("a section or interface starts after the first packet")
+        elif records:
+            records[-1] += block
+        else:
+            prefix += block
+    if pos != len(data):
+        raise Unsplittable("trailing bytes after the last block")
+    return prefix, records
+
+
 def pcap_records(data: bytes) -> tuple[bytes, list[bytes]]:
     """A classic pcap's 24-byte global header and its records (header + data)."""
     magic = data[:4]
@@ -68,21 +109,29 @@ def split_pcap(source: Path, cuts: list[int], folder: Path) -> Split:
     Writes ``part000.pcap``, ``part001.pcap``, ... in ``folder``; empty parts
     (a cut at 0, at the end, or repeated) are not written.
     """
-    header, records = pcap_records(Path(source).read_bytes())
+    header, records = capture_records(Path(source).read_bytes())
+    suffix = Path(source).suffix
     folder.mkdir(parents=True, exist_ok=True)
     bounds = sorted({0, *[c for c in cuts if 0 < c < len(records)], len(records)})
     paths, starts = [], []
     for k, (lo, hi) in enumerate(pairwise(bounds)):
-        path = folder / f"part{k:03d}.pcap"
+        path = folder / f"part{k:03d}{suffix}"
         path.write_bytes(header + b"".join(records[lo:hi]))
         paths.append(path)
         starts.append(lo)
     return Split(paths, starts)
 
 
+def split_into(source: Path, count: int, folder: Path) -> Split:
+    """Cut ``source`` into ``count`` parts of about equal numbers of records."""
+    _, records = capture_records(Path(source).read_bytes())
+    step = max(1, -(-len(records) // count))
+    return split_pcap(source, list(range(step, len(records), step)), folder)
+
+
 def split_every(source: Path, size: int, folder: Path) -> Split:
     """Cut ``source`` into parts of ``size`` records (the last may be shorter)."""
-    _, records = pcap_records(Path(source).read_bytes())
+    _, records = capture_records(Path(source).read_bytes())
     return split_pcap(source, list(range(size, len(records), size)), folder)
 
 
@@ -148,3 +197,29 @@ def client_hello(server_name: str) -> bytes:
     )
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
+
+
+def in_reading_order(split: Split, folder: Path) -> tuple[Path, Split]:
+    """The single file a capture set is equivalent to, and the set in that order.
+
+    A set's files are read in order of their first packet's timestamp (ties
+    in the order given; the tests give the files reversed), so a set cut from
+    a capture whose timestamps go backwards across a cut is a different
+    packet order than the original: its reference is the parts concatenated
+    in that order, written to ``folder/reference<suffix>``.
+    """
+    from annotator.flows.read import first_timestamp
+
+    stamps = [first_timestamp(path) for path in split.paths]
+    order = sorted(range(len(split.paths)), key=lambda k: (stamps[k], -k))
+    prefix, _ = capture_records(split.paths[0].read_bytes())
+    chunks, starts, paths, at = [prefix], [], [], 0
+    for k in order:
+        _, records = capture_records(split.paths[k].read_bytes())
+        chunks.extend(records)
+        starts.append(at)
+        paths.append(split.paths[k])
+        at += len(records)
+    reference = folder / f"reference{split.paths[0].suffix}"
+    reference.write_bytes(b"".join(chunks))
+    return reference, Split(paths, starts)

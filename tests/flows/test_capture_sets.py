@@ -19,10 +19,13 @@ from ..capture.craft import ACK, FIN, PSH, RST, SYN, ethernet, ipv4, tcp, udp
 from .splitting import (
     WHERE_COLUMNS,
     Split,
+    Unsplittable,
     accounting,
     client_hello,
+    in_reading_order,
     mismatches,
     split_every,
+    split_into,
     split_pcap,
     write_timed_pcap,
 )
@@ -256,3 +259,51 @@ def test_handshakeless_tcp_across_the_boundary_by_ports(tmp_path, jobs):
     result = read_set(tmp_path, conv.packets, 2, jobs)
     assert len(result.flows) == 1
     expect_flow(next(result.flows.itertuples()), conv, range(4), "registry")
+
+
+# --- the labeled captures of ../shared, each cut into four files --------------------
+
+LABELED = Path(__file__).resolve().parents[3] / "shared" / "captures" / "labeled" / "pcap"
+NOT_EQUAL = {
+    # Later IP fragments arrive before their first fragment; they are matched
+    # only within one read batch, so a file boundary between them changes the
+    # result (documented limitation).
+    "ip_fragmented_garbage.pcap": pytest.mark.skip(
+        reason="later fragments before their first fragment are matched only within one batch"
+    ),
+    # Timestamps go back 19 hours across a cut: the files are read in the
+    # order part2, part0, part1, part3, and the UDP flow 40282<->7500 (frame
+    # 9 in part2, frame 8 in part1) is split in two by the set merge, while
+    # the same packets in that order read as one file give one flow.
+    "codm.pcap": pytest.mark.xfail(
+        strict=True,
+        reason="carry of a flow expired by a later file is not continued when an "
+        "earlier-stamped packet of it comes in a following file",
+    ),
+}
+
+
+def _labeled() -> list:
+    if not LABELED.is_dir():
+        return []
+    names = sorted(p.name for p in LABELED.iterdir() if p.suffix in (".pcap", ".pcapng"))
+    return [pytest.param(name, marks=NOT_EQUAL.get(name, ())) for name in names]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", _labeled())
+def test_labeled_capture_in_four_files_equals_one_read(shared, tmp_path, name):
+    source = shared / "captures" / "labeled" / "pcap" / name
+    try:
+        split = split_into(source, 4, tmp_path / "set")
+    except Unsplittable as problem:
+        pytest.skip(f"cannot cut this capture simply: {problem}")
+    reference, ordered = in_reading_order(split, tmp_path)
+    if ordered.paths == split.paths:
+        reference = source  # timestamps never go back across a cut
+    whole = annotator.annotate(reference)
+    # Two processes on every fourth capture keeps the run short; the pool and
+    # the single process share the merge, which every capture exercises.
+    jobs = 2 if sum(map(ord, name)) % 4 == 0 else 1
+    parts = annotator.annotate([str(p) for p in reversed(split.paths)], jobs=jobs)
+    assert_same(whole, parts, ordered)
