@@ -9,11 +9,14 @@ cut itself.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import annotator
+from annotator.errors import AnnotatorError
 
 from ..capture.craft import ACK, FIN, PSH, RST, SYN, ethernet, ipv4, tcp, udp
 from .splitting import (
@@ -302,8 +305,59 @@ def test_labeled_capture_in_four_files_equals_one_read(shared, tmp_path, name):
     if ordered.paths == split.paths:
         reference = source  # timestamps never go back across a cut
     whole = annotator.annotate(reference)
-    # Two processes on every fourth capture keeps the run short; the pool and
+    # Two processes on every eighth capture keeps the run short; the pool and
     # the single process share the merge, which every capture exercises.
-    jobs = 2 if sum(map(ord, name)) % 4 == 0 else 1
+    jobs = 2 if sum(map(ord, name)) % 8 == 0 else 1
     parts = annotator.annotate([str(p) for p in reversed(split.paths)], jobs=jobs)
     assert_same(whole, parts, ordered)
+
+
+# --- one bad file in a set ------------------------------------------------------------
+
+
+def _bad_file(tmp_path: Path, kind: str) -> Path:
+    if kind == "missing":
+        return tmp_path / "rotated-0003.pcap"
+    bad = tmp_path / "rotated-0003.pcap"
+    if kind == "not-a-capture":
+        bad.write_bytes(b"this is a text file that was named like a capture\n" * 20)
+    else:  # a pcap cut inside its global header
+        bad.write_bytes(bytes.fromhex("d4c3b2a1020004000000"))
+    return bad
+
+
+def _good_set(samples: Path, tmp_path: Path) -> list[str]:
+    return [str(p) for p in split_every(samples / "mixed.pcap", 60, tmp_path / "set").paths]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["missing", "not-a-capture", "short-header"])
+@JOBS
+def test_one_bad_file_in_a_set_is_a_one_line_error_naming_it(samples, tmp_path, kind, jobs):
+    good = _good_set(samples, tmp_path)
+    bad = _bad_file(tmp_path, kind)
+    with pytest.raises(AnnotatorError) as caught:
+        annotator.annotate([good[0], str(bad), *good[1:]], jobs=jobs)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{bad}: ")
+    assert "Traceback" not in message
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["missing", "not-a-capture"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cli_bad_file_in_a_set_no_traceback(samples, tmp_path, kind, jobs):
+    good = _good_set(samples, tmp_path)
+    bad = _bad_file(tmp_path, kind)
+    done = subprocess.run(
+        [sys.executable, "-m", "annotator.cli", "-j", jobs, "--no-progress", *good, str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(bad) in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
