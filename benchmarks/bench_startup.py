@@ -92,7 +92,7 @@ def whole_process(capture: Path, runs: int) -> list[float]:
 def by_stage(capture: Path, runs: int) -> tuple[dict[str, list[float]], list[str]]:
     """Seconds per stage over ``runs`` fresh interpreters, and the heavy modules seen."""
     code = f"HEAVY = {HEAVY!r}\n" + STAGES
-    command = [sys.executable, "-c", code, str(capture)]
+    command = [sys.executable, "-P", "-c", code, str(capture)]  # -P: no cwd on sys.path
     env = _environment()
     subprocess.run(command, capture_output=True, env=env, check=True)  # warm-up
     stages: dict[str, list[float]] = {}
