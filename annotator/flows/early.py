@@ -15,7 +15,9 @@ and the flow keeps only the index of the result (``ev``).  The bytes fed to
 the fingerprinter are exactly those the end of the read would have fed it:
 each side trimmed to its limit by the final client/server decision.  Flows
 the merge of several files may still extend (``head`` and ``rejoin`` pieces,
-see :mod:`annotator.flows.merge`) keep their bytes until the merge.
+see :mod:`annotator.flows.merge`) are fingerprinted the same way -- most are
+never joined, and their result then stands, computed where the file was
+read -- but keep their bytes, for the merge to fingerprint a joined flow anew.
 """
 
 from __future__ import annotations
@@ -107,21 +109,33 @@ class EarlyEvidence:
         self.registry = registry
         self.limits = limits
         self.results: list[Any] = []
+        self._index: dict[Any, int] = {}
 
     def _settle(self, cols: Flows, idx: np.ndarray, client_is_a: np.ndarray) -> None:
         if len(idx) == 0:
             return
         found = run_fingerprinter(self.fingerprint, cols, idx, client_is_a, self.limits)
-        cols["ev"][idx] = np.arange(len(self.results), len(self.results) + len(idx))
-        self.results.extend(found)
-        cols["pay_ab"][idx] = b""
-        cols["pay_ba"][idx] = b""
+        # Equal results are stored once (most flows of a service look alike),
+        # so what a finished flow holds is an index into a short list.
+        slots = np.empty(len(idx), dtype=np.int32)
+        for i, result in enumerate(found):
+            at = self._index.get(result)
+            if at is None:
+                at = self._index[result] = len(self.results)
+                self.results.append(result)
+            slots[i] = at
+        cols["ev"][idx] = slots
+        # Pieces the merge may still join to another file's flow keep their
+        # bytes: their result stands unless they are joined (then the merged
+        # bytes are fingerprinted again).  Everything else lets them go.
+        drop = idx[~(cols["head"][idx] | cols["rejoin"][idx])]
+        cols["pay_ab"][drop] = b""
+        cols["pay_ba"][drop] = b""
 
     def _candidates(self, cols: Flows, idx: np.ndarray) -> np.ndarray:
-        """Rows of ``idx`` with payload, not yet fingerprinted, not merge pieces."""
+        """Rows of ``idx`` with payload, not yet fingerprinted."""
         has = (cols["pay_len_ab"][idx] > 0) | (cols["pay_len_ba"][idx] > 0)
-        keep = has & (cols["ev"][idx] < 0) & ~cols["head"][idx] & ~cols["rejoin"][idx]
-        return idx[keep]
+        return idx[has & (cols["ev"][idx] < 0)]
 
     def settle_finished(self, rows: Flows) -> None:
         """Fingerprint finished flows (their direction and bytes are final)."""

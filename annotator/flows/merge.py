@@ -290,10 +290,14 @@ def _gather(cols: Flows, target: np.ndarray) -> Flows:
     )
     last_ev = np.maximum.reduceat(np.where(s["evented"], pos, -1), start)
     out["ended"] = np.where(last_ev >= 0, s["ended"][np.maximum(last_ev, 0)], False)
+    # A joined flow is fingerprinted anew from its joined bytes, unless its
+    # first piece had complete bytes and gave them up (that result stands).
+    first_kept = (out["ev"] >= 0) & ~out["head"] & ~out["rejoin"]
     for m in np.flatnonzero(size > 1):
+        if first_kept[m]:
+            continue
         a, b = start[m], start[m] + size[m]
-        if out["ev"][m] >= 0:
-            continue  # the first piece's payload was complete and is fingerprinted
+        out["ev"][m] = -1
         for c in OBJECT_COLUMNS:
             out[c][m] = b"".join(s[c][a:b])
     return out

@@ -1,0 +1,145 @@
+"""Scale benchmark: memory against packets, and capture sets with --jobs.
+
+Two cases, each command in its own fresh process (``/usr/bin/time -v`` gives
+its peak RSS, wall time is measured around it):
+
+``memory``
+    ``annotate`` on captures with the same number of flows and growing
+    numbers of packets (default 5 and 20 million; :mod:`make_flow_capture`,
+    written to ``benchmarks/out/`` and reused).  Flows are fingerprinted as
+    their payload completes and then hold only their columns, so peak RSS
+    should stay flat as packets grow.  ``read_flows`` without fingerprinting
+    (it keeps every flow's first payload bytes for its caller) is shown beside
+    it for comparison.
+
+``jobs``
+    A capture cut into a set of files (classic pcap records, split exactly),
+    annotated as one capture with ``--jobs 1`` and ``--jobs N``; prints each
+    median wall time over ``--repeat`` runs, alternating the two, and the
+    ratio.  The outputs (JSON) are compared: they must be identical.
+
+Run by hand (targets live here, never in the test suite)::
+
+    .venv/bin/python benchmarks/bench_scale.py memory --packets 5000000 20000000 --flows 50000
+    .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+ROOT = HERE.parent
+ANNOTATE = Path(sys.executable).parent / "annotate"
+sys.path.insert(0, str(HERE))
+
+
+def capture(packets: int, flows: int | None) -> Path:
+    """The generated capture for these sizes, built once."""
+    from make_flow_capture import make_capture
+
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"flows-{packets}-{flows or 'default'}.pcap"
+    if not path.exists():
+        print(f"building {path.name} ...", flush=True)
+        make_capture(path, packets, flows)
+    return path
+
+
+def timed(argv: list[str]) -> tuple[float, float, bytes]:
+    """Run ``argv`` under /usr/bin/time -v: (wall seconds, peak RSS MB, stdout)."""
+    start = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", *argv], capture_output=True, check=True)
+    wall = time.perf_counter() - start
+    peak = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    return wall, int(peak.group(1)) / 1024 if peak else float("nan"), done.stdout
+
+
+_READ_ONLY = "import sys, annotator; t = annotator.read_flows(sys.argv[1]); print(len(t.flows))"
+
+
+def bench_memory(packet_counts: list[int], flows: int) -> None:
+    head = ("packets", "flows", "annotate MB", "s", "read_flows MB", "s")
+    widths = (12, 8, 11, 6, 13, 6)
+    print("  ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
+    for packets in packet_counts:
+        path = capture(packets, flows)
+        wall, peak, _ = timed([str(ANNOTATE), str(path), "--no-progress", "--format", "json",
+                               "-o", "/dev/null"])  # fmt: skip
+        r_wall, r_peak, out = timed([sys.executable, "-c", _READ_ONLY, str(path)])
+        cells = (f"{packets:,}", f"{int(out):,}", f"{peak:.0f}", f"{wall:.1f}",
+                 f"{r_peak:.0f}", f"{r_wall:.1f}")  # fmt: skip
+        print("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)), flush=True)
+
+
+def split_pcap(path: Path, files: int, folder: Path) -> list[Path]:
+    """Cut a classic pcap into ``files`` parts of consecutive records, exactly."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("part*.pcap"):
+        old.unlink()
+    data = path.read_bytes()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    starts, pos = [], 24
+    while pos + 16 <= len(data):
+        starts.append(pos)
+        pos += 16 + struct.unpack_from(order + "I", data, pos + 8)[0]
+    step = -(-len(starts) // files)
+    bounds = [starts[i] for i in range(0, len(starts), step)] + [pos]
+    out = []
+    for k in range(len(bounds) - 1):
+        part = folder / f"part{k:03d}.pcap"
+        part.write_bytes(data[:24] + data[bounds[k] : bounds[k + 1]])
+        out.append(part)
+    return out
+
+
+def bench_jobs(packets: int, flows: int | None, files: int, jobs: int, repeat: int) -> None:
+    parts = split_pcap(capture(packets, flows), files, OUT / f"set-{packets}-{files}")
+    base = [str(ANNOTATE), *map(str, parts), "--no-progress", "--format", "json"]
+    runs: dict[int, list[float]] = {1: [], jobs: []}
+    digests: dict[int, set[str]] = {1: set(), jobs: set()}
+    for _ in range(repeat):
+        for n in (1, jobs):
+            wall, peak, out = timed([*base, "--jobs", str(n)])
+            runs[n].append(wall)
+            # The JSON names when the run started and ended; all else must match.
+            body = re.sub(rb'"(generated|started)_at": "[^"]*"', b"", out)
+            digests[n].add(hashlib.sha256(body).hexdigest())
+            print(f"jobs {n}: {wall:.2f} s, peak {peak:.0f} MB", flush=True)
+    one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
+    print(f"{len(parts)} files, {packets:,} packets: jobs 1 median {one:.2f} s, "
+          f"jobs {jobs} median {many:.2f} s, speed-up {one / many:.2f}x")  # fmt: skip
+    same = digests[1] == digests[jobs] and len(digests[1]) == 1
+    print("outputs identical" if same else "OUTPUTS DIFFER")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="case", required=True)
+    mem = sub.add_parser("memory")
+    mem.add_argument("--packets", type=int, nargs="+", default=[5_000_000, 20_000_000])
+    mem.add_argument("--flows", type=int, default=50_000)
+    job = sub.add_parser("jobs")
+    job.add_argument("--packets", type=int, default=4_000_000)
+    job.add_argument("--flows", type=int, default=None)
+    job.add_argument("--files", type=int, default=8)
+    job.add_argument("--jobs", type=int, default=2)
+    job.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.case == "memory":
+        bench_memory(args.packets, args.flows)
+    else:
+        bench_jobs(args.packets, args.flows, args.files, args.jobs, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
