@@ -236,8 +236,8 @@ def first_timestamp(source: Any) -> int | None:
     """
     from annotator.capture.formats import open_capture
 
-    with open_capture(source, max_decompressed=None, max_ratio=None) as reader:
-        for records in reader.batches():
+    with open_capture(source, max_decompressed=None, max_ratio=None, chunk_bytes=1 << 16) as reader:
+        for records in reader.batches(chunk_records=1):
             if len(records):
                 return int(records.ts_ns[0])
     return None
