@@ -366,5 +366,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The console script: :func:`main`, then a fast exit.
+
+    Tearing down pandas and pyarrow at interpreter exit costs 0.1-0.2 s of a
+    small capture's second; everything this command writes is flushed and
+    closed by now (reports are written atomically, worker pools shut down),
+    so the process ends without that teardown.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
