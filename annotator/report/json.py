@@ -71,12 +71,19 @@ def column_values(series: pd.Series) -> list[Any]:
     return values
 
 
+#: Rows converted to Python values at a time: the JSON writers stream, so a
+#: large flow table never exists as Python objects all at once.
+RECORD_CHUNK = 4096
+
+
 def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    """Rows of ``frame`` as JSON-ready dicts, in column order."""
+    """Rows of ``frame`` as JSON-ready dicts, in column order, a chunk at a time."""
     names = [str(c) for c in frame.columns]
-    columns = [column_values(frame[c]) for c in frame.columns]
-    for row in zip(*columns, strict=True):
-        yield dict(zip(names, row, strict=True))
+    for start in range(0, len(frame), RECORD_CHUNK):
+        part = frame.iloc[start : start + RECORD_CHUNK]
+        columns = [column_values(part[c]) for c in part.columns]
+        for row in zip(*columns, strict=True):
+            yield dict(zip(names, row, strict=True))
 
 
 def flow_records(result: AnnotateResult) -> Iterator[dict[str, Any]]:

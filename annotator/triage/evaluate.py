@@ -137,7 +137,7 @@ def wireshark_filters(flows: pd.DataFrame) -> pd.Series:
 
 def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
     """Add verdict, label basis, flags, severity and Wireshark filter columns."""
-    out = flows.copy()
+    out = flows.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     out["evidence"] = evidence_verdict(out)
     out["label_basis"] = _label_basis(out)
     flags, severity = _flags_and_severity(out)

@@ -62,7 +62,7 @@ def _take(column: pd.Series, slots: np.ndarray, default: object = None) -> np.nd
 
 def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     """Return ``flows`` with the registry columns described in the module docstring."""
-    out = flows.copy()
+    out = flows.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     n = len(out)
     ports = out["server_port"].to_numpy(dtype=np.int64, na_value=0)
     codes = out["transport"].astype(str).map(TRANSPORT_CODE).to_numpy(dtype=np.int64)
