@@ -108,22 +108,20 @@ class EarlyEvidence:
         self.fingerprint = fingerprint
         self.registry = registry
         self.limits = limits
-        self.results: list[Any] = []
-        self._index: dict[Any, int] = {}
+        self.results: list[Any] = [None]  # index 0: nothing recognised
 
     def _settle(self, cols: Flows, idx: np.ndarray, client_is_a: np.ndarray) -> None:
         if len(idx) == 0:
             return
         found = run_fingerprinter(self.fingerprint, cols, idx, client_is_a, self.limits)
-        # Equal results are stored once (most flows of a service look alike),
-        # so what a finished flow holds is an index into a short list.
-        slots = np.empty(len(idx), dtype=np.int32)
-        for i, result in enumerate(found):
-            at = self._index.get(result)
-            if at is None:
-                at = self._index[result] = len(self.results)
-                self.results.append(result)
-            slots[i] = at
+        # Flows where nothing was recognised (most of them, often) share
+        # entry 0, so what they hold is an index, not a result each.
+        slots = np.zeros(len(idx), dtype=np.int32)
+        base = len(self.results)
+        kept = [r for r in found if r is not None]
+        hit = np.fromiter((r is not None for r in found), dtype=bool, count=len(found))
+        slots[hit] = np.arange(base, base + len(kept))
+        self.results.extend(kept)
         cols["ev"][idx] = slots
         # Pieces the merge may still join to another file's flow keep their
         # bytes: their result stands unless they are joined (then the merged
@@ -144,8 +142,15 @@ class EarlyEvidence:
             self._settle(rows, idx, client_sides(rows, idx, self.registry))
 
     def settle_live(self, cols: Flows, slots: np.ndarray) -> None:
-        """Fingerprint the live flows among ``slots`` whose payload is complete."""
-        idx = self._candidates(cols, np.unique(slots))
+        """Fingerprint the live flows among ``slots`` (distinct) whose payload is complete."""
+        c2s, s2c = self.limits
+        len_ab, len_ba = cols["pay_len_ab"][slots], cols["pay_len_ba"][slots]
+        # Cheap test first: full needs one side at the larger limit and both
+        # at the smaller, whichever side turns out to be the client.
+        maybe = (np.minimum(len_ab, len_ba) >= min(c2s, s2c)) & (
+            np.maximum(len_ab, len_ba) >= max(c2s, s2c)
+        )
+        idx = self._candidates(cols, slots[maybe])
         if len(idx) == 0:
             return
         proto = (cols["small"][idx] >> np.uint64(48)).astype(np.uint8)
@@ -154,6 +159,5 @@ class EarlyEvidence:
             return
         ca = client_sides(cols, idx, self.registry)
         len_ab, len_ba = cols["pay_len_ab"][idx], cols["pay_len_ba"][idx]
-        c2s, s2c = self.limits
         full = (np.where(ca, len_ab, len_ba) >= c2s) & (np.where(ca, len_ba, len_ab) >= s2c)
         self._settle(cols, idx[full], ca[full])
