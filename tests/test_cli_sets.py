@@ -131,3 +131,10 @@ def test_dask_option_reads_on_a_cluster(rotated: Path, capsys: pytest.CaptureFix
     assert code == 0
     assert remote["flows"] == local["flows"]
     assert remote["accounting"] == local["accounting"]
+
+
+def test_urls_are_not_glob_patterns() -> None:
+    from annotator.capture.inputs import expand_inputs
+
+    url = "https://example.invalid/pcap?name=a*[1].pcap"
+    assert expand_inputs([url]).sources == [url]

@@ -53,7 +53,7 @@ def looks_like_capture(path: str) -> bool:
 def expand_inputs(items: list[Any]) -> Inputs:
     """Files, directories and glob patterns into capture sources.
 
-    ``-`` and file objects pass through; an existing file is taken as it is
+    ``-``, file objects and URLs pass through; an existing file is taken as it is
     (reading it reports what is wrong with it); a directory contributes its
     capture files in name order; a name that does not exist but holds ``*``,
     ``?`` or ``[`` is a glob pattern, expanded in name order (directories it
@@ -66,7 +66,9 @@ def expand_inputs(items: list[Any]) -> Inputs:
             out.sources.append(item)
             continue
         path = os.fspath(item)
-        if os.path.isdir(path):
+        if "://" in path:  # a URL (s3://, https://...): one file, read where it is opened
+            out.sources.append(item)
+        elif os.path.isdir(path):
             _directory(path, out)
         elif not os.path.lexists(path) and _GLOB_CHARS & set(path):
             matches = sorted(glob.glob(path))
