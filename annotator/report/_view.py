@@ -88,6 +88,7 @@ class ReportView:
     source_note: str | None
     findings: dict[str, list[dict[str, Any]]]
     findings_total: int
+    findings_counts: dict[str, int]  # by severity, all of them (rows may be capped)
     services: list[dict[str, Any]]
     flows: list[dict[str, Any]]
     flows_total: int
@@ -265,10 +266,25 @@ def top_flows(flows: pd.DataFrame, limit: int) -> pd.DataFrame:
     return flows.nlargest(limit, "bytes", keep="first")
 
 
-def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> ReportView:
-    """Collect what the terminal, HTML and Markdown reports show."""
+def build_view(
+    result: Any,
+    *,
+    defang: bool = False,
+    max_flows: int = 5000,
+    max_findings: int | None = None,
+) -> ReportView:
+    """Collect what the terminal, HTML and Markdown reports show.
+
+    ``max_findings`` keeps only the first findings of each severity as rows
+    (the terminal shows a screenful); ``findings_counts`` still counts all.
+    """
     flows: pd.DataFrame = result.flows
     findings: pd.DataFrame = result.findings
+    counts = {
+        str(k): int(v) for k, v in findings["severity"].astype(str).value_counts().items()
+    } if len(findings) else {}  # fmt: skip
+    if max_findings is not None and len(findings):
+        findings = findings.groupby("severity", observed=True, sort=False).head(max_findings)
     if defang:
         flows = _defang_columns(flows)
         findings = _defang_columns(findings)
@@ -341,7 +357,8 @@ def build_view(result: Any, *, defang: bool = False, max_flows: int = 5000) -> R
         if iana_caveat(registry["note"]) or not registry["note"]
         else " ".join(str(registry["note"]).split()),
         findings={sev: rows for sev, rows in grouped.items() if rows},
-        findings_total=len(findings),
+        findings_total=sum(counts.values()),
+        findings_counts=counts,
         services=service_rows(flows),
         flows=flow_rows,
         flows_total=len(flows),

@@ -87,11 +87,11 @@ def _findings(view: ReportView) -> list[Any]:
     if not view.findings:
         return [Text("No findings.", style="green")]
     out: list[Any] = []
-    for severity, all_rows in view.findings.items():
-        rows = all_rows[:TERMINAL_FINDINGS_PER_SEVERITY]
+    for severity, rows in view.findings.items():
+        total = view.findings_counts.get(severity, len(rows))
         style = SEVERITY_STYLE.get(severity, "")
         table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left", padding=(0, 1))
-        table.title = Text(f"{severity.upper()} ({len(all_rows):,})", style=style)
+        table.title = Text(f"{severity.upper()} ({total:,})", style=style)
         table.add_column("Finding", ratio=3, min_width=28, overflow="fold")
         table.add_column("Server", ratio=2, min_width=16, overflow="fold")
         table.add_column("Flows", justify="right", no_wrap=True)
@@ -112,8 +112,8 @@ def _findings(view: ReportView) -> list[Any]:
                 finding, server, flows, human_bytes(row["bytes"]), _t(row.get("attack") or "")
             )
         out.append(table)
-        if len(all_rows) > len(rows):
-            more = len(all_rows) - len(rows)
+        if total > len(rows):
+            more = total - len(rows)
             out.append(
                 Text(
                     f"  ... and {more:,} more {severity} findings, not shown here: "
@@ -206,7 +206,10 @@ def render_terminal(
 ) -> None:
     """Print the triage summary of ``result`` to ``console`` (default: stdout)."""
     console = console or Console()
-    console.print(summary(build_view(result, defang=defang, max_flows=0)))
+    view = build_view(
+        result, defang=defang, max_flows=0, max_findings=TERMINAL_FINDINGS_PER_SEVERITY
+    )
+    console.print(summary(view))
 
 
 def write_text(result: AnnotateResult, out: IO[str], *, defang: bool = False) -> None:
