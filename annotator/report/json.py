@@ -138,8 +138,13 @@ def _accounting(accounting: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _header(result: Any) -> dict[str, Any]:
-    """Every top-level member of the JSON document except ``flows``."""
+def _header(result: Any, *, stream: bool = False) -> dict[str, Any]:
+    """Every top-level member of the JSON document except ``flows``.
+
+    With ``stream``, findings and other traffic are iterators of records (the
+    writer streams them; a capture may have tens of thousands of findings).
+    """
+    rows = frame_records if stream else (lambda frame: list(frame_records(frame)))
     captures = [_capture_facts(c) for c in result.captures]
     registry = registry_facts(result.registry)
     return {
@@ -163,8 +168,8 @@ def _header(result: Any) -> dict[str, Any]:
         "partial": [
             {"capture": p.capture, "offset": p.offset, "reason": p.reason} for p in result.partial
         ],
-        "findings": list(frame_records(result.findings)),
-        "other_traffic": list(frame_records(result.other)),
+        "findings": rows(result.findings),
+        "other_traffic": rows(result.other),
     }
 
 
@@ -178,8 +183,15 @@ def to_json_document(result: AnnotateResult) -> dict[str, Any]:
 def write_json(result: AnnotateResult, out: IO[str]) -> None:
     """Write the JSON document, one flow per line so large documents stream."""
     out.write("{\n")
-    for key, value in _header(result).items():
-        out.write(f"  {dumps(key)}: {dumps(value)},\n")
+    for key, value in _header(result, stream=True).items():
+        if isinstance(value, Iterator):
+            # The same text json.dumps gives a list, written record by record.
+            out.write(f"  {dumps(key)}: [")
+            for i, record in enumerate(value):
+                out.write((", " if i else "") + dumps(record))
+            out.write("],\n")
+        else:
+            out.write(f"  {dumps(key)}: {dumps(value)},\n")
     out.write('  "flows": [')
     sep = "\n    "
     for record in flow_records(result):
