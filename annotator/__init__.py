@@ -9,8 +9,10 @@ The public face is small (it is pinned by tests/test_public_api.py)::
     table = annotator.read_flows("capture.pcap")    # the flow stage alone
     registry = annotator.load_registry()            # the registry in use, or any file
 
-``annotator.report`` writes reports (``write_report``) and ``annotator.plot``
-draws charts; both load on first use so that ``import annotator`` stays quick.
+``annotator.report`` writes reports (``write_report``), ``annotator.plot``
+draws charts and ``annotator.dask`` reads capture sets on a Dask cluster
+(``annotate_many``); they load on first use so that ``import annotator``
+stays quick.
 Every error raised on purpose derives from :class:`AnnotatorError`.
 """
 
@@ -55,11 +57,11 @@ __all__ = [
     "read_flows",
 ]
 
-_LAZY_SUBMODULES = ("plot", "report")
+_LAZY_SUBMODULES = ("dask", "plot", "report")
 
 
 def __getattr__(name: str) -> Any:
-    """Load ``annotator.plot`` and ``annotator.report`` on first use."""
+    """Load ``annotator.dask``, ``annotator.plot`` and ``annotator.report`` on first use."""
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"annotator.{name}")
     raise AttributeError(f"module 'annotator' has no attribute {name!r}")

@@ -55,3 +55,5 @@ def test_import_is_light() -> None:
 def test_lazy_submodules() -> None:
     assert annotator.report.write_report is not None
     assert callable(annotator.plot.bytes_by_service)
+    # The Dask module imports dask itself only when called.
+    assert callable(annotator.dask.annotate_many) and callable(annotator.dask.read_many)
