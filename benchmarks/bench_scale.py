@@ -22,6 +22,7 @@ Run by hand (targets live here, never in the test suite)::
 
     .venv/bin/python benchmarks/bench_scale.py memory --packets 5000000 20000000 --flows 50000
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --jobs 2
+    .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --compress gzip
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ def bench_memory(packet_counts: list[int], flows: int) -> None:
 def split_pcap(path: Path, files: int, folder: Path) -> list[Path]:
     """Cut a classic pcap into ``files`` parts of consecutive records, exactly."""
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("part*.pcap"):
+    made = sorted(folder.glob("part*.pcap"))
+    stamp = folder / "source.txt"
+    if stamp.exists() and stamp.read_text() == f"{path} {path.stat().st_size} {files}":
+        return made  # already cut from this capture
+    for old in folder.glob("part*"):
         old.unlink()
     data = path.read_bytes()
     order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
@@ -99,11 +104,34 @@ def split_pcap(path: Path, files: int, folder: Path) -> list[Path]:
         part = folder / f"part{k:03d}.pcap"
         part.write_bytes(data[:24] + data[bounds[k] : bounds[k + 1]])
         out.append(part)
+    stamp.write_text(f"{path} {path.stat().st_size} {files}")
     return out
 
 
-def bench_jobs(packets: int, flows: int | None, files: int, jobs: int, repeat: int) -> None:
+def compress(parts: list[Path], how: str) -> list[Path]:
+    """The parts compressed as rotation tools leave them (``tcpdump -z``), once."""
+    if how == "none":
+        return parts
+    out = []
+    for part in parts:
+        target = part.with_name(part.name + (".zst" if how == "zstd" else ".gz"))
+        if not target.exists() or target.stat().st_mtime < part.stat().st_mtime:
+            if how == "zstd":
+                import zstandard
+
+                data = zstandard.ZstdCompressor(level=3, threads=-1).compress(part.read_bytes())
+                target.write_bytes(data)
+            else:
+                subprocess.run(["gzip", "-1", "-k", "-f", str(part)], check=True)
+        out.append(target)
+    return out
+
+
+def bench_jobs(
+    packets: int, flows: int | None, files: int, jobs: int, repeat: int, how: str
+) -> None:
     parts = split_pcap(capture(packets, flows), files, OUT / f"set-{packets}-{files}")
+    parts = compress(parts, how)
     base = [str(ANNOTATE), *map(str, parts), "--no-progress", "--format", "json"]
     runs: dict[int, list[float]] = {1: [], jobs: []}
     digests: dict[int, set[str]] = {1: set(), jobs: set()}
@@ -116,7 +144,7 @@ def bench_jobs(packets: int, flows: int | None, files: int, jobs: int, repeat: i
             digests[n].add(hashlib.sha256(body).hexdigest())
             print(f"jobs {n}: {wall:.2f} s, peak {peak:.0f} MB", flush=True)
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
-    print(f"{len(parts)} files, {packets:,} packets: jobs 1 median {one:.2f} s, "
+    print(f"{len(parts)} files ({how}), {packets:,} packets: jobs 1 median {one:.2f} s, "
           f"jobs {jobs} median {many:.2f} s, speed-up {one / many:.2f}x")  # fmt: skip
     same = digests[1] == digests[jobs] and len(digests[1]) == 1
     print("outputs identical" if same else "OUTPUTS DIFFER")
@@ -134,11 +162,12 @@ def main() -> None:
     job.add_argument("--files", type=int, default=8)
     job.add_argument("--jobs", type=int, default=2)
     job.add_argument("--repeat", type=int, default=3)
+    job.add_argument("--compress", choices=("none", "zstd", "gzip"), default="none")
     args = parser.parse_args()
     if args.case == "memory":
         bench_memory(args.packets, args.flows)
     else:
-        bench_jobs(args.packets, args.flows, args.files, args.jobs, args.repeat)
+        bench_jobs(args.packets, args.flows, args.files, args.jobs, args.repeat, args.compress)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ array (no messages, no locks: each slot has one writer); the parent sums the
 array while it waits and passes the totals to the caller's callback.
 
 Workers are started by fork where the platform has it (they inherit the
-imported modules, so starting one costs milliseconds) and by spawn elsewhere.
+imported modules, and for a large set the compiled record walks, loaded once
+in the parent; so starting one costs milliseconds) and by spawn elsewhere.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from typing import Any
 from annotator.flows.merge import FilePart
 
 _STATE: dict[str, Any] = {}  # set in each worker by _init
+
+#: Stored bytes of a set from which the parent loads the compiled walks before
+#: forking: below it, files are small enough that readers may not use them.
+WARM_MIN_BYTES = 32 * 1024 * 1024
 
 
 def _init(options: dict[str, Any], counters: Any) -> None:
@@ -60,6 +65,12 @@ def read_parts_parallel(
     ctx = _context()
     counters = ctx.Array("q", 2 * len(sources), lock=False)
     sizes = [os.path.getsize(s) if os.path.isfile(s) else 0 for s in sources]
+    if ctx.get_start_method() == "fork" and sum(sizes) >= WARM_MIN_BYTES:
+        # Load the compiled record walks once, here: forked workers inherit
+        # them instead of each spending about a second loading numba.
+        from annotator.capture.formats.reader import warm_kernels
+
+        warm_kernels()
     order = sorted(range(len(sources)), key=lambda i: -sizes[i])
     workers = min(jobs, len(sources))
     parts: list[FilePart | None] = [None] * len(sources)
