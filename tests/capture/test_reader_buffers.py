@@ -66,3 +66,14 @@ def test_a_streaming_read_reuses_its_buffers_and_gives_the_same_records(tmp_path
     # Batches are dropped one by one here, so the reader turns over two buffers
     # (plus the first, small-read one) instead of one fresh buffer per batch.
     assert len(buffers) <= 3
+
+
+def test_warm_kernels_loads_both_compiled_walks() -> None:
+    """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled."""
+    pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
+    from annotator.capture.formats import walk
+    from annotator.capture.formats.reader import warm_kernels
+
+    assert warm_kernels() is True
+    assert walk.walk_pcap.signatures, "the pcap walk was not compiled or loaded"
+    assert walk.walk_pcapng.signatures, "the pcapng walk was not compiled or loaded"
