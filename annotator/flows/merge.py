@@ -228,17 +228,11 @@ def _merge_file(cols: Flows, rows: np.ndarray, target: np.ndarray, carry: _Carry
     # that had ended (then its SYN really opened a new flow).
     joins = rows[cols["rejoin"][rows]]
     if len(joins):
-        order = np.argsort(cols["h"][heads], kind="stable")
-        jh = np.searchsorted(cols["h"][heads][order], cols["h"][joins])
-        jh = order[np.minimum(jh, len(heads) - 1)]
-        jkey = tuple(cols[c][joins] for c in _KEY)
-        # Hash ties between different keys are resolved by a direct scan.
-        ok = same_key(tuple(k[jh] for k in hkey), jkey)
-        for i in np.flatnonzero(~ok):
-            jh[i] = next(
-                j for j in range(len(heads))
-                if same_key(tuple(k[j : j + 1] for k in hkey), tuple(k[i : i + 1] for k in jkey))[0]
-            )  # fmt: skip
+        # Rejoin pieces are rare (a key whose first packets precede its first
+        # SYN): find each one's head by its exact key.
+        head_of = {k: i for i, k in enumerate(zip(*(x.tolist() for x in hkey), strict=True))}
+        jkey = zip(*(cols[c][joins].tolist() for c in _KEY), strict=True)
+        jh = np.array([head_of[k] for k in jkey], dtype=np.intp)
         back = ~(cont[jh] & p_ended[jh])
         target[joins[back]] = target[heads[jh[back]]]
 
