@@ -107,32 +107,35 @@ def _flags_and_severity(flows: pd.DataFrame) -> tuple[list[list[str]], pd.Catego
 
 
 def wireshark_filters(flows: pd.DataFrame) -> pd.Series:
-    """A Wireshark display filter isolating each flow (addresses, ports, VLAN)."""
+    """A Wireshark display filter isolating each flow (addresses, ports, VLAN).
+
+    Built row by row with f-strings over plain lists: Series concatenation
+    made a full temporary column per ``+`` (about 40 MB at 50,000 flows).
+    """
     if flows.empty:
         return pd.Series([], dtype="string", index=flows.index)
-    af = pd.Series(
-        np.where(flows["ip_version"].to_numpy() == 6, "ipv6.addr", "ip.addr"), index=flows.index
+    v6 = (flows["ip_version"].to_numpy() == 6).tolist()
+    vlan = flows["vlan_id"].astype(object).where(flows["vlan_id"].notna(), None).tolist()
+    rows = zip(
+        v6,
+        flows["transport"].astype(str).tolist(),
+        flows["client_ip"].astype(str).tolist(),
+        flows["server_ip"].astype(str).tolist(),
+        flows["client_port"].astype(int).tolist(),
+        flows["server_port"].astype(int).tolist(),
+        vlan,
+        strict=True,
     )
-    proto = flows["transport"].astype(str)
-    cport = flows["client_port"].astype("Int64").astype(str)
-    sport = flows["server_port"].astype("Int64").astype(str)
-    text = (
-        af
-        + "=="
-        + flows["client_ip"].astype(str)
-        + " && "
-        + af
-        + "=="
-        + flows["server_ip"].astype(str)
-    )
-    same = (cport == sport).to_numpy()
-    text = text + " && " + proto + ".port==" + cport
-    text = text.where(same, text + " && " + proto + ".port==" + sport)
-    vlan = flows["vlan_id"]
-    tagged = vlan.notna().to_numpy()
-    if tagged.any():
-        text = text.where(~tagged, text + " && vlan.id==" + vlan.astype("Int64").astype(str))
-    return text.astype("string")
+    out = []
+    for is_v6, proto, cip, sip, cport, sport, tag in rows:
+        af = "ipv6.addr" if is_v6 else "ip.addr"
+        text = f"{af}=={cip} && {af}=={sip} && {proto}.port=={cport}"
+        if sport != cport:
+            text += f" && {proto}.port=={sport}"
+        if tag is not None:
+            text += f" && vlan.id=={int(tag)}"
+        out.append(text)
+    return pd.Series(out, index=flows.index, dtype="string")
 
 
 def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
