@@ -33,6 +33,8 @@ def capture(tmp_path: Path) -> Path:
         _tcp(a, b, 40001, 80, craft.SYN),  # another flow between the same hosts
         _tcp(a, b, 40002, 80, craft.SYN, vlans=[100]),
         _tcp(b, a, 80, 40002, craft.SYN | craft.ACK, vlans=[100]),
+        # The same addresses and ports as the first flow, on VLAN 7: another flow.
+        _tcp(a, b, 40000, 80, craft.ACK, b"x", vlans=[7]),
     ]
     for src, dst in (("2001:db8::1", "2001:db8::2"), ("2001:db8::2", "2001:db8::1")):
         frames.append(craft.ethernet(craft.ipv6(src, dst, 17, craft.udp(5353, 5353, b"x")), 0x86DD))
@@ -41,13 +43,22 @@ def capture(tmp_path: Path) -> Path:
 
 def test_filter_text(capture: Path) -> None:
     flows = annotator.annotate(capture).flows
-    got = dict(zip(flows["client_port"].tolist(), flows["wireshark_filter"].tolist(), strict=True))
-    assert got[40000] == "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==40000 && tcp.port==80"
-    assert got[40002] == (
+    vlan = flows["vlan_id"].fillna(0).astype(int).tolist()
+    keys = zip(flows["client_port"].tolist(), vlan, strict=True)
+    got = dict(zip(keys, flows["wireshark_filter"].tolist(), strict=True))
+    assert got[40000, 0] == (
+        "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==40000 && tcp.port==80 && !vlan"
+    )
+    assert got[40000, 7] == (
+        "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==40000 && tcp.port==80 && vlan.id==7"
+    )
+    assert got[40002, 100] == (
         "ip.addr==10.0.0.1 && ip.addr==10.0.0.2 && tcp.port==40002 && tcp.port==80 && vlan.id==100"
     )
     # Same port both ways: the port appears once.
-    assert got[5353] == "ipv6.addr==2001:db8::1 && ipv6.addr==2001:db8::2 && udp.port==5353"
+    assert got[5353, 0] == (
+        "ipv6.addr==2001:db8::1 && ipv6.addr==2001:db8::2 && udp.port==5353 && !vlan"
+    )
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
