@@ -26,13 +26,14 @@ payload bytes concatenated one by one.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from annotator.capture.decode.fragments import DEFAULT_CAPACITY as FRAGMENT_CAPACITY
-from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, take
+from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
 from annotator.result import CaptureInfo, Partial
 
@@ -83,6 +84,19 @@ class _Carry:
         self.last_pkt_ts = np.zeros(0, dtype=np.int64)
         self.ended = np.zeros(0, dtype=bool)
 
+    @classmethod
+    def of(cls, cols: Flows, m: int) -> _Carry:
+        """The carry made of rows ``0 .. m-1`` of ``cols`` (one live flow per key)."""
+        carry = cls()
+        if m:
+            order = np.argsort(cols["h"][:m], kind="stable")
+            carry.h = cols["h"][:m][order]
+            carry.key = tuple(cols[c][:m][order] for c in _KEY)
+            carry.root = order.astype(np.int64)
+            carry.last_pkt_ts = cols["last_pkt_ts"][:m][order]
+            carry.ended = cols["ended"][:m][order]
+        return carry
+
     def lookup(self, h: np.ndarray, key: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.h)
         if n == 0 or len(h) == 0:
@@ -106,27 +120,67 @@ class _Carry:
             pos[pending] = p[again] + 1
         return where, found
 
-    def replace(
-        self,
-        drop: np.ndarray,
-        h,
-        key,
-        root,
-        last_pkt_ts,
-        ended,
-    ) -> None:
-        """Remove entries ``drop`` (a mask), add new ones, keep the hash order."""
-        keep = ~drop
-        self.h = np.concatenate([self.h[keep], h])
-        self.key = tuple(np.concatenate([a[keep], b]) for a, b in zip(self.key, key, strict=True))
-        self.root = np.concatenate([self.root[keep], root])
-        self.last_pkt_ts = np.concatenate([self.last_pkt_ts[keep], last_pkt_ts])
-        self.ended = np.concatenate([self.ended[keep], ended])
-        order = np.argsort(self.h, kind="stable")
-        self.h = self.h[order]
-        self.key = tuple(k[order] for k in self.key)
-        self.root, self.last_pkt_ts = self.root[order], self.last_pkt_ts[order]
-        self.ended = self.ended[order]
+
+Finalizer = Callable[[Flows, list[Any]], None]
+
+
+class SetMerger:
+    """Merges the parts of a capture set one by one, in file order.
+
+    After each part, the flows that can no longer continue into a later file
+    (every flow but the last, still live, one of each key) are *final*: with
+    a ``finalize`` callback they are handed over at once -- to fingerprint
+    what is left and drop their payload bytes -- so a long set holds the
+    payload of its open flows only, not of every file's first flows.
+    """
+
+    def __init__(self, timeout_ns: np.ndarray, finalize: Finalizer | None = None) -> None:
+        self.timeout_ns = timeout_ns
+        self.finalize = finalize
+        self.evidence: list[Any] = []
+        self.final: list[Flows] = []
+        self.open: Flows | None = None  # flows still live at the end of the files so far
+        self.fragments: OrderedDict = OrderedDict()
+        self.files = 0
+
+    def add(self, part: FilePart) -> None:
+        """Merge the next part (parts must come in file order); its flows are consumed."""
+        flows = dict(part.flows)
+        n_new = len(flows["h"])
+        flows["file"] = np.full(n_new, self.files, dtype=np.int32)
+        ev = flows["ev"]
+        flows["ev"] = np.where(ev >= 0, ev + len(self.evidence), -1).astype(np.int32)
+        self.evidence.extend(part.evidence)
+        part.flows, part.evidence = {}, []  # the merger owns them now
+        self.files += 1
+        carried = self.open if self.open is not None else empty_flows()
+        m = len(carried["h"])
+        cols = concat([carried, flows]) if m else flows
+        carry = _Carry.of(cols, m)
+        if part.orphans is not None and len(self.fragments) and m:
+            _attribute(part, self.fragments, cols, carry)
+        target = np.arange(len(cols["h"]), dtype=np.int64)
+        met = _merge_file(cols, np.arange(m, len(cols["h"])), target, carry, self.timeout_ns)
+        # A carried flow whose key was met in this file can no longer go on:
+        # it was joined (its group ends with this file's pieces) or left behind.
+        cols["live_end"][met] = False
+        merged = _gather(cols, target)
+        still = merged["live_end"]
+        done = take(merged, ~still)
+        if self.finalize is not None:
+            self.finalize(done, self.evidence)
+        self.final.append(done)
+        self.open = take(merged, still)
+        for key, value in part.fragments:
+            self.fragments[key] = value
+            self.fragments.move_to_end(key)
+        while len(self.fragments) > FRAGMENT_CAPACITY:
+            self.fragments.popitem(last=False)
+
+    def result(self) -> tuple[Flows, list[Any]]:
+        """Every flow of the set, and the evidence list their ``ev`` indexes."""
+        tail = self.open if self.open is not None else empty_flows()
+        return concat([*self.final, tail]), self.evidence
 
 
 def merge_parts(parts: list[FilePart], timeout_ns: np.ndarray) -> tuple[Flows, list[Any]]:
@@ -136,33 +190,10 @@ def merge_parts(parts: list[FilePart], timeout_ns: np.ndarray) -> tuple[Flows, l
     flows get that position as their ``file``.  ``timeout_ns`` is the idle
     timeout per IP protocol number (:func:`annotator.flows.aggregate.timeout_table`).
     """
-    tables, evidence = [], []
-    for index, part in enumerate(parts):
-        flows = dict(part.flows)
-        flows["file"] = np.full(len(flows["h"]), index, dtype=np.int32)
-        ev = flows["ev"]
-        flows["ev"] = np.where(ev >= 0, ev + len(evidence), -1).astype(np.int32)
-        evidence.extend(part.evidence)
-        tables.append(flows)
-    cols = concat(tables)
-    n = len(cols["h"])
-    if n == 0 or (len(parts) == 1 and not cols["head"].any()):
-        return cols, evidence
-    starts = np.cumsum([0] + [len(t["h"]) for t in tables])
-    target = np.arange(n, dtype=np.int64)
-    carry = _Carry()
-    fragments: OrderedDict = OrderedDict()
-    for k, part in enumerate(parts):
-        if part.orphans is not None and len(fragments) and len(carry.h):
-            _attribute(part, fragments, cols, carry)
-        rows = np.arange(starts[k], starts[k + 1])
-        _merge_file(cols, rows, target, carry, timeout_ns)
-        for key, value in part.fragments:
-            fragments[key] = value
-            fragments.move_to_end(key)
-        while len(fragments) > FRAGMENT_CAPACITY:
-            fragments.popitem(last=False)
-    return _gather(cols, target), evidence
+    merger = SetMerger(timeout_ns)
+    for part in parts:
+        merger.add(part)
+    return merger.result()
 
 
 def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carry) -> None:
@@ -198,6 +229,7 @@ def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carr
         cols["first_ts"][root] = min(cols["first_ts"][root], ts)
         cols["last_ts"][root] = max(cols["last_ts"][root], ts)
         carry.last_pkt_ts[at[j]] = max(carry.last_pkt_ts[at[j]], ts)
+        cols["last_pkt_ts"][root] = max(cols["last_pkt_ts"][root], ts)
         label = f"IPv{int(o['ip_version'][i])} fragment, first fragment not seen"
         part.other[label] -= 1
         part.other_bytes[label] -= wire
@@ -207,8 +239,13 @@ def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carr
         part.counts["in_flows"] += 1
 
 
-def _merge_file(cols: Flows, rows: np.ndarray, target: np.ndarray, carry: _Carry, tmo) -> None:
-    """Join one file's head (and rejoin) pieces to the carry; update the carry."""
+def _merge_file(
+    cols: Flows, rows: np.ndarray, target: np.ndarray, carry: _Carry, tmo: np.ndarray
+) -> np.ndarray:
+    """Join one file's head (and rejoin) pieces to the carry (by ``target``).
+
+    Returns the rows of the carried flows whose key the file met.
+    """
     heads = rows[cols["head"][rows]]
     hkey = tuple(cols[c][heads] for c in _KEY)
     at, found = carry.lookup(cols["h"][heads], hkey)
@@ -236,28 +273,14 @@ def _merge_file(cols: Flows, rows: np.ndarray, target: np.ndarray, carry: _Carry
         back = ~(cont[jh] & p_ended[jh])
         target[joins[back]] = target[heads[jh[back]]]
 
-    # The carry: keys met in this file leave it; the file's live flows join it.
-    tails = rows[cols["live_end"][rows]]
-    ended = cols["ended"][tails].copy()
-    quiet = ~cols["evented"][tails] & cols["head"][tails]
-    if quiet.any():
-        # A head without events that continued a flow keeps that flow's state.
-        hpos = np.searchsorted(heads, tails[quiet])
-        ended[quiet] = join_p[hpos] & p_ended[hpos]
-    drop = np.zeros(len(carry.h), dtype=bool)
-    drop[at[found]] = True
-    carry.replace(
-        drop,
-        cols["h"][tails],
-        tuple(cols[c][tails] for c in _KEY),
-        target[tails],
-        cols["last_pkt_ts"][tails],
-        ended,
-    )
+    # Carried flows whose key this file met: they cannot continue past it.
+    return carry.root[at[found]]
 
 
 def _gather(cols: Flows, target: np.ndarray) -> Flows:
     """Fold rows into their targets (pieces in file and frame order)."""
+    if len(target) == 0:
+        return cols
     order = np.lexsort((cols["first_frame"], cols["file"], target))
     tgt = target[order]
     start = np.flatnonzero(np.r_[True, tgt[1:] != tgt[:-1]])

@@ -3,8 +3,9 @@
 Each worker process reads whole files (:func:`annotator.flows.read.read_part`)
 and sends back their :class:`~annotator.flows.merge.FilePart`; the parent
 merges them exactly as it merges files it read itself, so the result does not
-depend on the number of processes.  Files are handed out largest first, so a
-big file does not start last and leave the other workers idle.
+depend on the number of processes.  Files are handed out in time order, so
+the parent can merge each part soon after it arrives (and free it), or
+largest first when that order is unknown.
 
 Progress: every worker writes its file's packet and byte counts into a shared
 array (no messages, no locks: each slot has one writer); the parent sums the
@@ -60,28 +61,37 @@ def read_parts_parallel(
     options: dict[str, Any],
     jobs: int,
     progress: Callable[[int, int], None] | None,
-) -> list[FilePart]:
-    """Read ``sources`` in up to ``jobs`` processes; parts in the sources' order."""
+    order: list[int] | None,
+    deliver: Callable[[int, FilePart], None],
+) -> None:
+    """Read ``sources`` in up to ``jobs`` processes; ``deliver(index, part)`` each as it is done.
+
+    Files are handed out in ``order`` (their order in time, so the caller can
+    merge them as they come), or largest first when the order is unknown.
+    """
     ctx = _context()
     counters = ctx.Array("q", 2 * len(sources), lock=False)
-    sizes = [os.path.getsize(s) if os.path.isfile(s) else 0 for s in sources]
+    sizes = [
+        os.path.getsize(s) if isinstance(s, str | os.PathLike) and os.path.isfile(s) else 0
+        for s in sources
+    ]
     if ctx.get_start_method() == "fork" and sum(sizes) >= WARM_MIN_BYTES:
         # Load the compiled record walks once, here: forked workers inherit
         # them instead of each spending about a second loading numba.
         from annotator.capture.formats.reader import warm_kernels
 
         warm_kernels()
-    order = sorted(range(len(sources)), key=lambda i: -sizes[i])
+    if order is None:
+        order = sorted(range(len(sources)), key=lambda i: -sizes[i])
     workers = min(jobs, len(sources))
-    parts: list[FilePart | None] = [None] * len(sources)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                              initargs=(options, counters)) as pool:  # fmt: skip
         pending = {pool.submit(_read, i, sources[i], boundaries[i]): i for i in order}
         try:
             while pending:
                 finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    parts[pending.pop(future)] = future.result()
+                for future in sorted(finished, key=lambda f: order.index(pending[f])):
+                    deliver(pending.pop(future), future.result())
                 if progress is not None:
                     values = counters[:]
                     progress(sum(values[0::2]), sum(values[1::2]))
@@ -89,4 +99,3 @@ def read_parts_parallel(
             # One unreadable file (or an interrupt) ends the whole read at once.
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return [p for p in parts if p is not None]

@@ -27,9 +27,9 @@ from annotator.capture.inputs import Inputs, expand_inputs
 from annotator.errors import UsageError
 from annotator.flows.aggregate import FlowAggregator, timeout_table
 from annotator.flows.direction import decide
-from annotator.flows.early import Fingerprinter, ports, run_fingerprinter
+from annotator.flows.early import Fingerprinter, client_sides, ports, run_fingerprinter
 from annotator.flows.flowcols import Flows, take
-from annotator.flows.merge import FilePart, merge_parts, order_parts
+from annotator.flows.merge import FilePart, Finalizer, SetMerger, order_parts
 from annotator.flows.table import build_frame
 from annotator.result import FileTiming, FlowTable
 
@@ -243,24 +243,48 @@ def first_timestamp(source: Any) -> int | None:
     return None
 
 
-def plan_boundaries(sources: list[Any]) -> list[bool]:
-    """Which files need boundary mode: all but the one that comes first in time.
+def plan_set(sources: list[Any]) -> tuple[list[int] | None, list[bool]]:
+    """The reading order of a set's files and which need boundary mode.
 
-    Only paths are peeked (streams cannot be read twice); with a stream among
-    several sources, every file is read in boundary mode.  Boundary mode is
-    always correct; the first file is spared it because its flows can never
-    continue an earlier file's, so their payload is fingerprinted early.
+    Files are peeked for their first packet's timestamp and ordered by it
+    (files without packets last, each group in the order given), so they can
+    be merged as they are read.  Boundary mode is for every file but the first
+    in time: its flows can never continue an earlier file's, so their payload
+    is fingerprinted early.  Streams cannot be read twice: with one among
+    several sources the order is known only after reading (None) and every
+    file is read in boundary mode, which is always correct.
     """
     if len(sources) == 1:
-        return [False]
+        return [0], [False]
     if any(not isinstance(s, str | os.PathLike) or os.fspath(s) == "-" for s in sources):
-        return [True] * len(sources)
+        return None, [True] * len(sources)
     firsts = [first_timestamp(s) for s in sources]
-    timed = [i for i, t in enumerate(firsts) if t is not None]
-    flags = [True] * len(sources)
-    if timed:
-        flags[min(timed, key=lambda i: firsts[i])] = False
-    return flags
+    order = sorted(range(len(sources)), key=lambda i: (firsts[i] is None, firsts[i] or 0))
+    boundaries = [True] * len(sources)
+    if firsts[order[0]] is not None:
+        boundaries[order[0]] = False
+    return order, boundaries
+
+
+def _finalizer(
+    registry: Any, limits: tuple[int, int], fingerprint: Fingerprinter | None
+) -> Finalizer | None:
+    """With a fingerprinter: turn the payload of flows the merge made final into evidence."""
+    if fingerprint is None:
+        return None
+
+    def finalize(done: Flows, evidence: list[Any]) -> None:
+        has = (done["pay_len_ab"] > 0) | (done["pay_len_ba"] > 0)
+        idx = np.flatnonzero(has & (done["ev"] < 0))
+        if len(idx):
+            ca = client_sides(done, idx, registry)
+            found = run_fingerprinter(fingerprint, done, idx, ca, limits)
+            done["ev"][idx] = np.arange(len(evidence), len(evidence) + len(idx))
+            evidence.extend(found)
+        done["pay_ab"][:] = b""
+        done["pay_ba"][:] = b""
+
+    return finalize
 
 
 def merge_into_table(
@@ -271,8 +295,22 @@ def merge_into_table(
     fingerprint: Fingerprinter | None,
 ) -> FlowTable:
     """Merge file parts (any order) into the :class:`FlowTable` of the whole set."""
+    merger = SetMerger(timeout_table(idle_timeout), _finalizer(registry, limits, fingerprint))
     parts = order_parts(parts)
-    cols, evidence = merge_parts(parts, timeout_table(idle_timeout))
+    for part in parts:
+        merger.add(part)
+    return _table(merger, parts, registry, limits, fingerprint)
+
+
+def _table(
+    merger: SetMerger,
+    parts: list[FilePart],
+    registry: Any,
+    limits: tuple[int, int],
+    fingerprint: Fingerprinter | None,
+) -> FlowTable:
+    """The set's :class:`FlowTable` from a merger fed ``parts`` (in file order)."""
+    cols, evidence = merger.result()
     names = [p.name for p in parts]
     flows, sides, found = _finish(cols, evidence, names, registry, limits, fingerprint)
     other, other_bytes, undecodable, counts = Counter(), Counter(), Counter(), Counter()
@@ -369,15 +407,27 @@ def read_flows(
         "fingerprint": fingerprint,
         "bomb_guard": bomb_guard,
     }
-    boundaries = plan_boundaries(sources)
+    order, boundaries = plan_set(sources)
+    limits = (c2s, s2c)
+    merger = SetMerger(timeout_table(idle_timeout), _finalizer(registry, limits, fingerprint))
+    merged: list[FilePart] = []
+    pending: dict[int, FilePart] = {}
+
+    def deliver(index: int, part: FilePart) -> None:
+        # Parts are merged in file order as soon as each one's turn comes.
+        pending[index] = part
+        while order is not None and len(merged) < len(order) and order[len(merged)] in pending:
+            ready = pending.pop(order[len(merged)])
+            merger.add(ready)
+            merged.append(ready)
+
     if jobs > 1 and len(sources) > 1:
         from annotator.flows.parallel import read_parts_parallel
 
-        parts = read_parts_parallel(sources, boundaries, options, jobs, progress)
+        read_parts_parallel(sources, boundaries, options, jobs, progress, order, deliver)
     else:
-        parts = []
         done_packets = done_bytes = 0
-        for source, boundary in zip(sources, boundaries, strict=True):
+        for index in order if order is not None else range(len(sources)):
             report = None
             if progress is not None:
                 base_p, base_b = done_packets, done_bytes
@@ -385,10 +435,14 @@ def read_flows(
                 def report(packets: int, nbytes: int, _p=base_p, _b=base_b) -> None:
                     progress(_p + packets, _b + nbytes)
 
-            part = read_part(source, boundary=boundary, progress=report, **options)
-            parts.append(part)
+            part = read_part(sources[index], boundary=boundaries[index], progress=report, **options)
             done_packets += part.counts["total"]
             done_bytes += part.info.size or 0
-    table = merge_into_table(parts, registry, idle_timeout, (c2s, s2c), fingerprint)
+            deliver(index, part)
+    if order is None:  # streams among the files: the order is known only now
+        for part in order_parts([pending[i] for i in range(len(sources))]):
+            merger.add(part)
+            merged.append(part)
+    table = _table(merger, merged, registry, limits, fingerprint)
     table.skipped = inputs.skipped
     return table
