@@ -171,6 +171,13 @@ class SetMerger:
             self.finalize(done, self.evidence)
         self.final.append(done)
         self.open = take(merged, still)
+        if self.finalize is not None:
+            # An open flow with a result was fingerprinted while live, so its
+            # bytes were complete: any later join keeps that result (see
+            # _gather), and the bytes can go now.
+            kept = self.open["ev"] >= 0
+            for column in (*OBJECT_COLUMNS, "head", "rejoin"):
+                self.open[column][kept] = b"" if column in OBJECT_COLUMNS else False
         for key, value in part.fragments:
             self.fragments[key] = value
             self.fragments.move_to_end(key)
