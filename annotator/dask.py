@@ -83,6 +83,29 @@ def _read_one(source: str, options: dict[str, Any], registry: Registry) -> Any:
         raise
 
 
+def _first_one(source: str) -> int | None:
+    """Worker side: the first packet's timestamp of one file (path or URL), to order the set."""
+    from annotator.flows.read import first_timestamp
+
+    try:
+        if not _is_url(source):
+            return first_timestamp(source)
+        streamed = {"block_size": 0} if source.startswith(("http://", "https://")) else {}
+        try:
+            raw = fsspec.open(source, "rb", **streamed).open()
+        except FileNotFoundError:
+            raise InputError(source, "no such file") from None
+        except Exception as exc:  # any backend's failure to open, as one line
+            raise InputError(source, f"cannot open: {exc}") from None
+        try:
+            return first_timestamp(_NamedStream(raw, source))
+        finally:
+            raw.close()
+    except AnnotatorError as exc:
+        exc.__cause__ = exc.__context__ = None
+        raise
+
+
 def _read_source(source: str, options: dict[str, Any], registry: Registry) -> Any:
     from annotator.evidence import fingerprint_payloads
     from annotator.flows.read import read_part
@@ -201,33 +224,52 @@ def read_many(
     """
     from annotator._api import _registry
     from annotator.evidence import fingerprint_payloads
-    from annotator.flows.read import merge_into_table
+    from annotator.flows.aggregate import timeout_table
+    from annotator.flows.merge import SetMerger
+    from annotator.flows.read import _finalizer, _table
 
     checked, progress = _options(dict(options))
     sources = _expand(paths)
     reg = _registry(registry)
+    limits = (checked["payload_c2s"], checked["payload_s2c"])
+    finalize = _finalizer(reg, limits, fingerprint_payloads)
+    merger = SetMerger(timeout_table(checked.get("idle_timeout")), finalize)
+    merged: list[Any] = []
     dask_client, owned = _client(client)
     try:
+        # The files' order in time first (one small read each), so parts can
+        # be merged -- and their settled flows' bytes dropped -- as they come.
+        firsts = dask_client.gather(dask_client.map(_first_one, sources, pure=False))
+        never = (True, 0)
+        order = sorted(
+            range(len(sources)), key=lambda i: never if firsts[i] is None else (False, firsts[i])
+        )
+        rank = {index: k for k, index in enumerate(order)}
         shared = dask_client.scatter(reg, broadcast=True, hash=False)
-        futures = [dask_client.submit(_read_one, s, checked, shared, pure=False) for s in sources]
-        parts = []
+        futures = {
+            dask_client.submit(_read_one, sources[i], checked, shared, pure=False): i for i in order
+        }
+        pending: dict[int, Any] = {}
         packets = nbytes = 0
         try:
-            for future in distributed.as_completed(futures):
+            for future in distributed.as_completed(list(futures)):
                 part = future.result()
-                parts.append(part)
+                pending[rank[futures[future]]] = part
+                while len(merged) in pending:
+                    ready = pending.pop(len(merged))
+                    merger.add(ready)
+                    merged.append(ready)
                 packets += part.counts["total"]
                 nbytes += part.info.size or 0
                 if progress is not None:
                     progress(packets, nbytes)
         except BaseException:
-            dask_client.cancel(futures)
+            dask_client.cancel(list(futures))
             raise
     finally:
         if owned:
             dask_client.close()
-    limits = (checked["payload_c2s"], checked["payload_s2c"])
-    return merge_into_table(parts, reg, checked.get("idle_timeout"), limits, fingerprint_payloads)
+    return _table(merger, merged, reg, limits, fingerprint_payloads)
 
 
 def annotate_many(
