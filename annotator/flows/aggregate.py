@@ -44,7 +44,7 @@ from annotator.errors import UsageError
 from annotator.flows.direction import AssignedPorts, decide
 from annotator.flows.early import EarlyEvidence, Fingerprinter
 from annotator.flows.flowcols import Flows, concat, empty_flows, take
-from annotator.flows.keys import canonical_keys, same_key
+from annotator.flows.keys import canonical_keys, same_key, unpack_small
 from annotator.flows.live import LiveTable
 from annotator.flows.payload import collect_payload
 
@@ -388,9 +388,7 @@ class FlowAggregator:
         if len(self.live):
             cont = seg_cont[udp]
             first = np.where(cont, self.live.cols["first_fwd"][cont_slot[udp]], first)
-        a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
-        b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
-        proto = np.full(len(udp), PROTO_UDP, dtype=np.uint8)
+        proto, a_port, b_port = unpack_small(small)
         no_hs = np.zeros(len(udp), dtype=np.uint8)
         client_is_a, _ = decide(proto, a_port, b_port, no_hs, first, self.registry)
         hs_dir = hs_dir.copy()

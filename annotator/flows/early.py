@@ -30,6 +30,7 @@ import numpy as np
 from annotator.capture.columns import PROTO_UDP, TRANSPORT_BY_PROTO
 from annotator.flows.direction import AssignedPorts, decide
 from annotator.flows.flowcols import Flows
+from annotator.flows.keys import unpack_small
 from annotator.flows.table import format_addresses
 
 #: ``fingerprint(transport, client_port, server_port, server_ip, c2s, s2c)``:
@@ -42,17 +43,9 @@ Fingerprinter = Callable[
 _TRANSPORT_NAME = np.array([TRANSPORT_BY_PROTO.get(p, "") for p in range(256)], dtype=object)
 
 
-def ports(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """IP protocol, port A and port B from the packed ``small`` key column."""
-    proto = (small >> np.uint64(48)).astype(np.uint8)
-    a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
-    b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
-    return proto, a_port, b_port
-
-
 def client_sides(cols: Flows, idx: np.ndarray, registry: AssignedPorts | None) -> np.ndarray:
     """``client_is_a`` for rows ``idx``: the final client/server decision."""
-    proto, a_port, b_port = ports(cols["small"][idx])
+    proto, a_port, b_port = unpack_small(cols["small"][idx])
     client_is_a, _ = decide(
         proto, a_port, b_port, cols["hs_dir"][idx], cols["first_fwd"][idx], registry
     )
@@ -76,7 +69,7 @@ def run_fingerprinter(
     limits: tuple[int, int],
 ) -> Sequence[Any]:
     """Call ``fingerprint`` on rows ``idx`` oriented by ``client_is_a``; return its results."""
-    proto, a_port, b_port = ports(cols["small"][idx])
+    proto, a_port, b_port = unpack_small(cols["small"][idx])
     ca = client_is_a
     pay_ab, pay_ba = cols["pay_ab"][idx], cols["pay_ba"][idx]
     c2s = trimmed(np.where(ca, pay_ab, pay_ba), limits[0])

@@ -65,6 +65,14 @@ def pack_small(
     )
 
 
+def unpack_small(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IP protocol, port A and port B from :func:`pack_small`'s word."""
+    proto = (small >> np.uint64(48)).astype(np.uint8)
+    a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
+    b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
+    return proto, a_port, b_port
+
+
 _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
                                0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)]  # fmt: skip
 

@@ -27,8 +27,9 @@ from annotator.capture.inputs import Inputs, expand_inputs
 from annotator.errors import UsageError
 from annotator.flows.aggregate import FlowAggregator, timeout_table
 from annotator.flows.direction import decide
-from annotator.flows.early import Fingerprinter, client_sides, ports, run_fingerprinter
+from annotator.flows.early import Fingerprinter, client_sides, run_fingerprinter
 from annotator.flows.flowcols import Flows, take
+from annotator.flows.keys import unpack_small
 from annotator.flows.merge import FilePart, Finalizer, SetMerger, order_parts
 from annotator.flows.table import build_frame
 from annotator.result import FileTiming, FlowTable
@@ -124,7 +125,7 @@ def _finish(
     evidence array (one result or None per row) is returned instead.
     """
     cols = take(cols, np.lexsort((cols["first_frame"], cols["file"], cols["first_ts"])))
-    proto, a_port, b_port = ports(cols["small"])
+    proto, a_port, b_port = unpack_small(cols["small"])
     client_is_a, basis = decide(proto, a_port, b_port, cols["hs_dir"], cols["first_fwd"], registry)
     flows = build_frame(cols, client_is_a, basis, names)
     if fingerprint is None:

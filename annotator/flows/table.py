@@ -17,6 +17,7 @@ import pandas as pd
 from annotator.capture.columns import TRANSPORT_BY_PROTO
 from annotator.flows.community import community_ids
 from annotator.flows.direction import BASES
+from annotator.flows.keys import unpack_small
 
 #: The columns of :attr:`FlowTable.flows`, in order.
 FLOW_COLUMNS = (
@@ -102,10 +103,8 @@ def build_frame(
 ) -> pd.DataFrame:
     """One row per flow, client and server resolved, with tidy dtypes."""
     small = cols["small"]
-    proto = (small >> np.uint64(48)).astype(np.uint8)
+    proto, a_port, b_port = unpack_small(small)
     vlan = ((small >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int32) - 1
-    a_port = ((small >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
-    b_port = (small & np.uint64(0xFFFF)).astype(np.uint16)
     ca = client_is_a
     v4 = cols["ip_version"] == 4
 

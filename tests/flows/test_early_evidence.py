@@ -18,7 +18,7 @@ import pytest
 
 import annotator
 from annotator.evidence import fingerprint_flows, fingerprint_payloads
-from annotator.flows.early import ports
+from annotator.flows.keys import unpack_small
 from annotator.flows.read import default_registry, read_part
 
 from ..capture.craft import ACK, PSH, SYN, ethernet, ipv4, tcp
@@ -131,7 +131,7 @@ def test_long_flow_fingerprinted_before_the_file_ends(long_capture):
     # the file, its limits never filled) keeps its bytes for the final step.
     assert seen_at[8080] < total
     assert 8081 not in seen_at
-    _, a_port, b_port = ports(part.flows["small"])
+    _, a_port, b_port = unpack_small(part.flows["small"])
     long = int(np.flatnonzero((a_port == 8080) | (b_port == 8080))[0])
     short = int(np.flatnonzero((a_port == 8081) | (b_port == 8081))[0])
     assert part.flows["ev"][long] >= 0
