@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import subprocess
+import sys
 
 import pytest
 
@@ -69,11 +71,18 @@ def test_a_streaming_read_reuses_its_buffers_and_gives_the_same_records(tmp_path
 
 
 def test_warm_kernels_loads_both_compiled_walks() -> None:
-    """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled."""
-    pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
-    from annotator.capture.formats import walk
-    from annotator.capture.formats.reader import warm_kernels
+    """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled.
 
-    assert warm_kernels() is True
-    assert walk.walk_pcap.signatures, "the pcap walk was not compiled or loaded"
-    assert walk.walk_pcapng.signatures, "the pcapng walk was not compiled or loaded"
+    Run in a fresh interpreter, where no other test has used the walks yet.
+    """
+    pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
+    code = (
+        "from annotator.capture.formats import walk\n"
+        "from annotator.capture.formats.reader import warm_kernels\n"
+        "assert not walk.walk_pcap.signatures and not walk.walk_pcapng.signatures\n"
+        "assert warm_kernels() is True\n"
+        "print(len(walk.walk_pcap.signatures), len(walk.walk_pcapng.signatures))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    pcap, pcapng = map(int, out.stdout.split())
+    assert pcap >= 1 and pcapng >= 1

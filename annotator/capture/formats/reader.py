@@ -32,7 +32,6 @@ same arrays).  Figures: ``benchmarks/bench_read.py``.
 from __future__ import annotations
 
 import io
-import struct
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,16 +87,12 @@ def warm_kernels() -> bool:
     """
     if _load_kernels() is None:
         return False
+    from annotator.capture.formats import writers
+
     frame = bytes(14)
-    pcap = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
-    pcap += struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame
-    shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
-    idb = struct.pack("<IIHHI", 1, 20, 1, 0, 0) + struct.pack("<I", 20)
-    epb_len = 32 + len(frame) + 4 - len(frame) % 4 if len(frame) % 4 else 32 + len(frame)
-    body = struct.pack("<IIIII", 0, 0, 1, len(frame), len(frame)) + frame
-    body += bytes(-len(frame) % 4)
-    epb = struct.pack("<II", 6, epb_len) + body + struct.pack("<I", epb_len)
-    for data in (pcap, shb + idb + epb):
+    pcap = writers.pcap_bytes([writers.Record(1_000_000_000, frame)])
+    pcapng = writers.shb() + writers.idb() + writers.epb(0, 1, frame)
+    for data in (pcap, pcapng):
         with CaptureReader(io.BytesIO(data), engine="numba") as reader:
             for _ in reader.batches():
                 pass

@@ -6,7 +6,8 @@ modified pcap variant, and pcapng with several sections (either byte order),
 interfaces, timestamp resolutions and offsets, simple and obsolete packet
 blocks, and arbitrary other blocks, including ones with lying lengths.  They
 are deliberately literal (one function per structure, fields in file order) so
-a test reads like the specification.  Not used by the reader itself.
+a test reads like the specification.  The reader uses them only to build the
+two tiny captures :func:`~annotator.capture.formats.reader.warm_kernels` walks.
 """
 
 from __future__ import annotations
