@@ -6,7 +6,7 @@ cheaply peek at the other files to learn which comes first) and fingerprints
 payloads as flows complete, so what travels back is a
 :class:`~annotator.flows.merge.FilePart` (flow records, fingerprint results and
 counts), never payload bytes.  The driver merges the parts with
-:func:`annotator.flows.read.merge_into_table`, the same rules as a single read:
+:class:`annotator.flows.merge.SetMerger`, the same rules as a single read:
 idle splits, FIN/RST-then-SYN and the client/server decision are applied across
 file boundaries.  The result equals :func:`annotator.annotate` on the same set.
 
@@ -224,16 +224,13 @@ def read_many(
     """
     from annotator._api import _registry
     from annotator.evidence import fingerprint_payloads
-    from annotator.flows.aggregate import timeout_table
-    from annotator.flows.merge import SetMerger
-    from annotator.flows.read import _finalizer, _table
+    from annotator.flows.read import set_merger, set_table
 
     checked, progress = _options(dict(options))
     sources = _expand(paths)
     reg = _registry(registry)
     limits = (checked["payload_c2s"], checked["payload_s2c"])
-    finalize = _finalizer(reg, limits, fingerprint_payloads)
-    merger = SetMerger(timeout_table(checked.get("idle_timeout")), finalize)
+    merger = set_merger(reg, checked.get("idle_timeout"), limits, fingerprint_payloads)
     merged: list[Any] = []
     dask_client, owned = _client(client)
     try:
@@ -269,7 +266,7 @@ def read_many(
     finally:
         if owned:
             dask_client.close()
-    return _table(merger, merged, reg, limits, fingerprint_payloads)
+    return set_table(merger, merged, reg, limits, fingerprint_payloads)
 
 
 def annotate_many(

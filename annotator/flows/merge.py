@@ -190,19 +190,6 @@ class SetMerger:
         return concat([*self.final, tail]), self.evidence
 
 
-def merge_parts(parts: list[FilePart], timeout_ns: np.ndarray) -> tuple[Flows, list[Any]]:
-    """Merge ordered parts into one flow table and one evidence list.
-
-    ``parts`` must already be in file order (:func:`order_parts`); each part's
-    flows get that position as their ``file``.  ``timeout_ns`` is the idle
-    timeout per IP protocol number (:func:`annotator.flows.aggregate.timeout_table`).
-    """
-    merger = SetMerger(timeout_ns)
-    for part in parts:
-        merger.add(part)
-    return merger.result()
-
-
 def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carry) -> None:
     """Count a file's orphan fragments in the flows of their first fragments.
 

@@ -30,7 +30,7 @@ from annotator.flows.direction import decide
 from annotator.flows.early import Fingerprinter, client_sides, run_fingerprinter
 from annotator.flows.flowcols import Flows, take
 from annotator.flows.keys import unpack_small
-from annotator.flows.merge import FilePart, Finalizer, SetMerger, order_parts
+from annotator.flows.merge import FilePart, SetMerger, order_parts
 from annotator.flows.table import build_frame
 from annotator.result import FileTiming, FlowTable
 
@@ -267,12 +267,20 @@ def plan_set(sources: list[Any]) -> tuple[list[int] | None, list[bool]]:
     return order, boundaries
 
 
-def _finalizer(
-    registry: Any, limits: tuple[int, int], fingerprint: Fingerprinter | None
-) -> Finalizer | None:
-    """With a fingerprinter: turn the payload of flows the merge made final into evidence."""
+def set_merger(
+    registry: Any,
+    idle_timeout: float | Mapping[str, float] | None,
+    limits: tuple[int, int],
+    fingerprint: Fingerprinter | None,
+) -> SetMerger:
+    """The merger of a capture set's parts (local reads and Dask alike).
+
+    With a fingerprinter, the payload of flows the merge makes final turns
+    into evidence at once and is dropped.
+    """
+    timeouts = timeout_table(idle_timeout)
     if fingerprint is None:
-        return None
+        return SetMerger(timeouts)
 
     def finalize(done: Flows, evidence: list[Any]) -> None:
         has = (done["pay_len_ab"] > 0) | (done["pay_len_ba"] > 0)
@@ -285,25 +293,10 @@ def _finalizer(
         done["pay_ab"][:] = b""
         done["pay_ba"][:] = b""
 
-    return finalize
+    return SetMerger(timeouts, finalize)
 
 
-def merge_into_table(
-    parts: list[FilePart],
-    registry: Any,
-    idle_timeout: float | Mapping[str, float] | None,
-    limits: tuple[int, int],
-    fingerprint: Fingerprinter | None,
-) -> FlowTable:
-    """Merge file parts (any order) into the :class:`FlowTable` of the whole set."""
-    merger = SetMerger(timeout_table(idle_timeout), _finalizer(registry, limits, fingerprint))
-    parts = order_parts(parts)
-    for part in parts:
-        merger.add(part)
-    return _table(merger, parts, registry, limits, fingerprint)
-
-
-def _table(
+def set_table(
     merger: SetMerger,
     parts: list[FilePart],
     registry: Any,
@@ -410,7 +403,7 @@ def read_flows(
     }
     order, boundaries = plan_set(sources)
     limits = (c2s, s2c)
-    merger = SetMerger(timeout_table(idle_timeout), _finalizer(registry, limits, fingerprint))
+    merger = set_merger(registry, idle_timeout, limits, fingerprint)
     merged: list[FilePart] = []
     pending: dict[int, FilePart] = {}
 
@@ -444,6 +437,6 @@ def read_flows(
         for part in order_parts([pending[i] for i in range(len(sources))]):
             merger.add(part)
             merged.append(part)
-    table = _table(merger, merged, registry, limits, fingerprint)
+    table = set_table(merger, merged, registry, limits, fingerprint)
     table.skipped = inputs.skipped
     return table
