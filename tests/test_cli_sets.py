@@ -138,3 +138,20 @@ def test_urls_are_not_glob_patterns() -> None:
 
     url = "https://example.invalid/pcap?name=a*[1].pcap"
     assert expand_inputs([url]).sources == [url]
+
+
+def test_reports_of_a_set_list_its_files(rotated: Path, tmp_path: Path) -> None:
+    html, md = tmp_path / "set.html", tmp_path / "set.md"
+    assert main([str(rotated), "-o", str(html), "-o", str(md), "--no-progress"]) == 0
+    names = [str(rotated / f"trace.{k}") for k in range(6)]
+    page = html.read_text()
+    assert "6 files</a>, read as one capture" in page
+    section = page[page.index('<section id="captures">') : page.index('<section id="accounting">')]
+    # One row per file, in time order, each with its own hash.
+    assert [section.index(n) for n in names] == sorted(section.index(n) for n in names)
+    assert section.count('data-field="capture-name"') == 6
+    text = md.read_text()
+    assert "| Capture set | 6 files, read as one capture (see Captures) |" in text
+    # (Names are Markdown-escaped: the temporary folder's underscores get a backslash.)
+    rows = [line for line in text.splitlines() if any(f"trace.{k} |" in line for k in range(6))]
+    assert len(rows) == 6 and all(len(r.split("|")[6].strip()) == 64 for r in rows)

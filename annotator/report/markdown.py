@@ -38,11 +38,16 @@ def _n(value: Any) -> str:
 def _header(view: ReportView) -> list[str]:
     out = ["# Capture triage report", ""]
     rows = []
-    for cap in view.captures:
+    if len(view.captures) == 1:
+        cap = view.captures[0]
         rows.append(("Capture", md(cap["name"])))
         rows.append(("SHA-256", md(cap["sha256"] or "-")))
         kind = cap["format"] + (f", {cap['compression']}" if cap["compression"] else "")
         rows.append(("Size / format", f"{cap['size_text']} ({_n(cap['size'])} bytes), {md(kind)}"))
+    else:
+        rows.append(
+            ("Capture set", f"{len(view.captures)} files, read as one capture (see Captures)")
+        )
     rows.append(("Packets", _n(view.packets)))
     rows.append(("Time span", f"{view.first_seen} to {view.last_seen} ({view.span})"))
     reg = view.registry
@@ -178,6 +183,27 @@ def _rest(view: ReportView) -> list[str]:
         *[(f"undecodable: {md(reason)}", _n(count)) for reason, count in view.undecodable],
         ("Flows", _n(acc.get("flows", view.flows_total))),
     ]
+    if len(view.captures) > 1:
+        files = [
+            (
+                md(cap["name"]),
+                _n(cap["packets"]),
+                cap["size_text"],
+                cap["first_seen"],
+                cap["last_seen"],
+                md(cap["sha256"] or "-"),
+            )
+            for cap in view.captures
+        ]
+        headers = ("File", "Packets", "Size", "First packet", "Last packet", "SHA-256")
+        out += [
+            "## Captures",
+            "",
+            "Read as one capture, in order of their first packet.",
+            "",
+            _table(headers, files, right=(1, 2)),
+            "",
+        ]
     out += ["## Accounting", "", _table(("Count", "Value"), rows, right=(1,)), ""]
     glossary = [
         (
