@@ -155,3 +155,15 @@ def test_reports_of_a_set_list_its_files(rotated: Path, tmp_path: Path) -> None:
     # (Names are Markdown-escaped: the temporary folder's underscores get a backslash.)
     rows = [line for line in text.splitlines() if any(f"trace.{k} |" in line for k in range(6))]
     assert len(rows) == 6 and all(len(r.split("|")[6].strip()) == 64 for r in rows)
+
+
+def test_terminal_summarises_a_long_set(rotated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(rotated), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "Capture set" in out and "6 files read as one capture" in out
+    # Long paths wrap at the test console's width: compare without whitespace.
+    flat = "".join(out.split())
+    assert f"Firstfile{rotated / 'trace.0'}" in flat
+    assert f"Lastfile{rotated / 'trace.5'}" in flat
+    assert "trace.3" not in out
+    assert not any(line.startswith("SHA-256") for line in out.splitlines())  # in reports

@@ -36,9 +36,18 @@ def _t(value: Any, style: str = "") -> Text:
 
 def _header(view: ReportView) -> Table:
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    for cap in view.captures:
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")  # a long path wraps, never ends in an ellipsis
+    caps = view.captures
+    if len(caps) > TERMINAL_CAPTURES_LISTED:
+        # A long rotated set: its first and last files; reports list them all.
+        total = sum(cap["size"] or 0 for cap in caps)
+        line = Text(f"{len(caps):,} files read as one capture, {human_bytes(total)}")
+        line.append(" (every file and its SHA-256: -o report.html or .md)", style="dim")
+        grid.add_row("Capture set", line)
+        grid.add_row("First file", _t(caps[0]["name"], "bold"))
+        grid.add_row("Last file", _t(caps[-1]["name"], "bold"))
+    for cap in caps if len(caps) <= TERMINAL_CAPTURES_LISTED else ():
         name = _t(cap["name"], "bold")
         name.append(f"  {cap['size_text']}, {cap['format']}", style="dim")
         if cap["compression"]:
@@ -76,6 +85,10 @@ def _caveat(view: ReportView) -> Panel:
         parts.append(note)
     return Panel(Group(*parts), title="Caveat", border_style="yellow", box=box.ROUNDED)
 
+
+#: Capture files listed one by one in the terminal header; a longer set is
+#: summarised (its first and last file), and every report file lists them all.
+TERMINAL_CAPTURES_LISTED = 4
 
 #: Findings listed per severity in the terminal; the rest are counted, and
 #: every report file (-o) lists them all.  A summary is read at once: past a
