@@ -258,9 +258,7 @@ def test_packet_progress_reports_counts() -> None:
     # Across files with a known total: the bar shows bytes read of the total.
     sink = io.StringIO()
     console = Console(file=sink, force_terminal=True, width=120)
-    with packet_progress(
-        enabled=True, total_bytes=4_000_000, files=3, console=console
-    ) as update:
+    with packet_progress(enabled=True, total_bytes=4_000_000, files=3, console=console) as update:
         update(500, 1_000_000)
     text = sink.getvalue()
     assert "reading 3 files: 500 packets" in text
