@@ -7,11 +7,12 @@ than the project's own :class:`~annotator.errors.AnnotatorError` family (the
 one-line errors a user is meant to see), and any break of the accounting a
 user relies on (every packet in a flow, in "other" or counted undecodable).
 
-The record walk runs in plain Python: the compiled (numba) walk is machine
-code that atheris cannot instrument, so the loader of the compiled kernels is
-replaced by one that reports numba absent.  The two walks are held equal on
-every shared capture by ``tests/capture/test_robustness.py`` and on random
-input by ``tests/capture/test_formats_properties.py``.
+The record walk runs in plain Python: the compiled walks (the C extension and
+the numba kernel) are machine code that atheris cannot instrument, so their
+loaders are replaced by ones that report them absent.  The walks are held
+equal on every shared capture by ``tests/capture/test_robustness.py``, on
+random input by ``tests/capture/test_formats_properties.py`` and on this
+fuzzer's corpus by ``fuzz/replay_engines.py``.
 
 Run (see fuzz/README.md)::
 
@@ -35,7 +36,8 @@ with atheris.instrument_imports(include=["annotator"]):
     from annotator.flows import read_flows
     from annotator.registry import load_registry
 
-    reader_module._load_kernels = lambda: None  # the Python walk, always
+    reader_module._load_c = lambda: None  # the Python walk, always
+    reader_module._load_kernels = lambda: None
     REGISTRY = load_registry()  # the bundled snapshot, loaded once
     # One empty capture read here, so that the modules the pipeline imports
     # lazily (decoder, flow table, registry join) load, and are instrumented,

@@ -1,11 +1,13 @@
-"""Replay a capture corpus through both record walks and report any difference.
+"""Replay a capture corpus through every record walk and report any difference.
 
-atheris cannot see inside the numba-compiled walk, so ``fuzz_capture.py``
-fuzzes the plain-Python one.  The inputs the fuzzer keeps (each reached new
-code) are then good test cases for the compiled walk: this script reads every
-file of a corpus with ``engine="python"`` and ``engine="numba"`` (small read
-buffers, so records straddle buffers) and compares the records, the partial
-result, or the error.  Exit status 1 when any input differs.
+atheris cannot see inside the compiled walks (the C extension and the numba
+kernel), so ``fuzz_capture.py`` fuzzes the plain-Python one.  The inputs the
+fuzzer keeps (each reached new code) are then good test cases for the compiled
+walks: this script reads every file of a corpus with ``engine="python"`` and
+with each compiled engine available here, ``"c"`` and ``"numba"`` (small read
+buffers, so records straddle buffers), and compares the records, the partial
+result, or the error.  Exit status 1 when any input differs, 2 on bad usage or
+when no compiled engine is available.
 
 Usage::
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.capture.formats import open_capture
+from annotator.capture.formats.reader import available_engines
 from annotator.errors import CaptureError
 
 CHUNK_BYTES = 4096  # small buffers: records cross buffer boundaries often
@@ -54,15 +57,20 @@ def main(args: list[str]) -> int:
     if not args:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
+    compiled = [e for e in available_engines() if e != "python"]
+    if not compiled:
+        print("neither the C walk nor numba is available: nothing to compare", file=sys.stderr)
+        return 2
     checked, differ = 0, []
     for path in inputs(args):
         data = path.read_bytes()
-        if outcome(data, "python") != outcome(data, "numba"):
-            differ.append(path)
+        want = outcome(data, "python")
+        differ += [(path, e) for e in compiled if outcome(data, e) != want]
         checked += 1
-    for path in differ:
-        print(f"engines differ on {path}")
-    print(f"{checked} inputs replayed through both walks, {len(differ)} differ")
+    for path, engine in differ:
+        print(f"engine {engine} differs from the Python walk on {path}")
+    walks = " and ".join(compiled)
+    print(f"{checked} inputs replayed through the Python walk and {walks}, {len(differ)} differ")
     return 1 if differ else 0
 
 

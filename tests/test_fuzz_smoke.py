@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from annotator.capture.formats.reader import available_engines
+
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
 
@@ -78,11 +80,14 @@ def test_fuzz_target_smoke_run(corpus, tmp_path, target, runs, max_len):
     assert "Done" in proc.stderr, tail  # libFuzzer's last line: it really ran
 
 
-def test_capture_corpus_reads_the_same_with_both_walks(corpus):
-    """The compiled walk, which atheris cannot instrument, against the Python
-    one on every capture input of the corpus: the seeds, plus what the smoke
-    run above added (libFuzzer stores new inputs in the corpus folder)."""
-    pytest.importorskip("numba")
+def test_capture_corpus_reads_the_same_with_every_walk(corpus):
+    """The compiled walks (C and numba), which atheris cannot instrument,
+    against the Python one on every capture input of the corpus: the seeds,
+    plus what the smoke run above added (libFuzzer stores new inputs in the
+    corpus folder)."""
+    compiled = [e for e in available_engines() if e != "python"]
+    if not compiled:
+        pytest.skip("neither the C walk nor numba is available")
     proc = subprocess.run(
         [sys.executable, str(FUZZ / "replay_engines.py"), str(corpus / "capture")],
         capture_output=True,
@@ -91,6 +96,7 @@ def test_capture_corpus_reads_the_same_with_both_walks(corpus):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert ", 0 differ" in proc.stdout
+    assert f"the Python walk and {' and '.join(compiled)}," in proc.stdout
 
 
 # Inputs the fuzzers found, replayed without atheris so they stay fixed.

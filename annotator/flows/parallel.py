@@ -76,8 +76,9 @@ def read_parts_parallel(
         for s in sources
     ]
     if ctx.get_start_method() == "fork" and sum(sizes) >= WARM_MIN_BYTES:
-        # Load the compiled record walks once, here: forked workers inherit
-        # them instead of each spending about a second loading numba.
+        # Without the C walk, load the numba walks once, here: forked workers
+        # inherit them instead of each spending about a second loading numba.
+        # With the C walk this returns at once and numba is never loaded.
         from annotator.capture.formats.reader import warm_kernels
 
         warm_kernels()

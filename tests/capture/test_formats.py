@@ -1,7 +1,7 @@
 """The pcap and pcapng readers on captures crafted byte by byte (and with scapy).
 
-Every test runs with both record-walk engines: the numba kernel and its plain
-Python twin must deliver the same records.
+Every test runs with each record-walk engine: the C walk, the numba kernel and
+their plain-Python twin must deliver the same records.
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ import pytest
 
 from annotator.capture.formats import open_capture
 from annotator.capture.formats import writers as w
+from annotator.capture.formats.reader import available_engines
 from annotator.capture.formats.writers import Record
 from annotator.errors import CaptureError, UsageError
 
-try:
-    import numba  # noqa: F401
-except ImportError:  # the Python walk is still tested; the kernel needs numba
-    HAVE_NUMBA = False
-else:
-    HAVE_NUMBA = True
+HAVE = available_engines()
+HAVE_NUMBA = "numba" in HAVE
+HAVE_C = "c" in HAVE
+NOT_BUILT = "the C walk was not built (no C compiler at install)"
 
 ENGINES = [
     "python",
+    pytest.param("c", marks=pytest.mark.skipif(not HAVE_C, reason=NOT_BUILT)),
     pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="no numba")),
 ]
 T0 = 1_700_000_000_123_456_789  # a timestamp with nanosecond digits
@@ -391,12 +391,15 @@ def test_binary_file_object_source(engine):
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="no numba")
-def test_auto_engine_switches_to_the_kernel_mid_read_without_a_seam(tmp_path, monkeypatch):
+def test_auto_engine_without_the_c_walk_switches_to_numba_mid_read_without_a_seam(
+    tmp_path, monkeypatch
+):
     from annotator.capture.formats import reader as reader_module
 
     recs = [Record(T0 + i, d) for i, d in enumerate(frames(300, 50))]
     path = write(tmp_path, w.pcap_bytes(recs))
     want, _ = read(path, "python", chunk_records=7)
+    monkeypatch.setattr(reader_module, "_load_c", lambda: None)  # as on a machine without gcc
     monkeypatch.setattr(reader_module, "NUMBA_MIN_RECORDS", 40)
     with open_capture(path, engine="auto") as r:
         got = [int(f) for b in r.batches(7) for f in b.frame]
@@ -404,16 +407,42 @@ def test_auto_engine_switches_to_the_kernel_mid_read_without_a_seam(tmp_path, mo
     assert got == [row[0] for row in want] == list(range(1, 301))
 
 
-@pytest.mark.skipif(not HAVE_NUMBA, reason="no numba")
-def test_project_samples_read_alike_with_both_engines(samples):
+@pytest.mark.skipif(not HAVE_C, reason=NOT_BUILT)
+def test_auto_engine_walks_in_c_from_the_first_record_of_a_small_file(tmp_path):
+    path = write(tmp_path, w.pcap_bytes([Record(T0, d) for d in frames(3)]))
+    with open_capture(path, engine="auto") as r:
+        assert r._kernels is not None and r._kernels.__name__.endswith("._cwalk")
+        assert [int(f) for b in r.batches() for f in b.frame] == [1, 2, 3]
+
+
+def test_forcing_an_engine_that_is_not_there_is_a_usage_error(tmp_path, monkeypatch):
+    from annotator.capture.formats import reader as reader_module
+
+    path = write(tmp_path, w.pcap_bytes([Record(T0, d) for d in frames(1)]))
+    monkeypatch.setattr(reader_module, "_load_c", lambda: None)
+    with pytest.raises(UsageError, match="engine 'c' asked for, but the C record walk was not"):
+        open_capture(path, engine="c")
+    monkeypatch.setattr(reader_module, "_load_kernels", lambda: None)
+    with open_capture(path, engine="numba") as r, pytest.raises(UsageError, match="numba is not"):
+        list(r.batches())
+    # and "auto" falls back to the Python walk, reading the file all the same
+    rows, reader = read(path, "auto")
+    assert len(rows) == 1 and reader.partial is None
+
+
+def test_project_samples_read_alike_with_every_engine(samples):
     paths = sorted(p for p in samples.glob("*.pcap*") if p.is_file())
     if not paths:
         pytest.skip("no samples")
+    compiled = [e for e in HAVE if e != "python"]
+    if not compiled:
+        pytest.skip("neither the C walk nor numba is available")
     for path in paths:
         a, ra = read(path, "python")
-        b, rb = read(path, "numba")
-        assert a == b and ra.partial == rb.partial, path.name
         assert ra.info.packets == len(a) > 0, path.name
+        for engine in compiled:
+            b, rb = read(path, engine)
+            assert a == b and ra.partial == rb.partial, (path.name, engine)
 
 
 def test_pcapng_second_section_header_cut_short(tmp_path, engine):

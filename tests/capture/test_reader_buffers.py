@@ -18,6 +18,7 @@ import pytest
 
 from annotator.capture.formats import open_capture
 from annotator.capture.formats import writers as w
+from annotator.capture.formats.reader import available_engines
 from annotator.capture.formats.writers import Record
 
 T0 = 1_700_000_000_000_000_000
@@ -28,10 +29,10 @@ def _frames(count: int, size: int) -> list[bytes]:
     return [struct.pack(">I", i) + bytes([i % 251]) * (size - 4) for i in range(count)]
 
 
-@pytest.mark.parametrize("engine", ["python", "numba"])
+@pytest.mark.parametrize("engine", ["python", "c", "numba"])
 def test_kept_batches_keep_their_bytes_and_the_hash_is_the_files(tmp_path, engine):
-    if engine == "numba":
-        pytest.importorskip("numba")
+    if engine not in available_engines():
+        pytest.skip(f"engine {engine!r} not available here (C walk not built, or no numba)")
     data = _frames(3000, 1500)  # ~4.5 MB through 64 KiB buffers: ~70 buffer turns
     blob = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(data)])
     path = tmp_path / "many.pcap"
@@ -70,19 +71,45 @@ def test_a_streaming_read_reuses_its_buffers_and_gives_the_same_records(tmp_path
     assert len(buffers) <= 3
 
 
-def test_warm_kernels_loads_both_compiled_walks() -> None:
-    """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled.
+def _fresh(code: str, hide_c: bool = False) -> str:
+    """Run ``code`` in a fresh interpreter (no walk loaded yet); its standard output.
 
-    Run in a fresh interpreter, where no other test has used the walks yet.
+    ``hide_c`` makes the C walk unimportable there, as on a machine without a
+    compiler at install time.
     """
+    if hide_c:
+        code = "import sys\nsys.modules['annotator.capture.formats._cwalk'] = None\n" + code
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_warm_kernels_without_the_c_walk_loads_both_numba_walks() -> None:
+    """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled."""
     pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
-    code = (
+    out = _fresh(
         "from annotator.capture.formats import walk\n"
         "from annotator.capture.formats.reader import warm_kernels\n"
         "assert not walk.walk_pcap.signatures and not walk.walk_pcapng.signatures\n"
         "assert warm_kernels() is True\n"
-        "print(len(walk.walk_pcap.signatures), len(walk.walk_pcapng.signatures))\n"
+        "print(len(walk.walk_pcap.signatures), len(walk.walk_pcapng.signatures))\n",
+        hide_c=True,
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    pcap, pcapng = map(int, out.stdout.split())
+    pcap, pcapng = map(int, out.split())
     assert pcap >= 1 and pcapng >= 1
+
+
+def test_with_the_c_walk_nothing_loads_numba() -> None:
+    """warm_kernels and a whole read of a capture leave numba unimported."""
+    if "c" not in available_engines():
+        pytest.skip("the C walk was not built (no C compiler at install)")
+    out = _fresh(
+        "import io, sys\n"
+        "from annotator.capture.formats import open_capture, writers as w\n"
+        "from annotator.capture.formats.reader import warm_kernels\n"
+        "assert warm_kernels() is True\n"
+        "blob = w.pcap_bytes([w.Record(10**9 * i, bytes(60)) for i in range(5)])\n"
+        "with open_capture(io.BytesIO(blob)) as r:\n"
+        "    print(sum(len(b) for b in r.batches()), 'numba' in sys.modules)\n"
+    )
+    assert out.split() == ["5", "False"]

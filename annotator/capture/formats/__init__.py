@@ -3,7 +3,8 @@
 The one entry point is :func:`open_capture`; everything else here is the
 machinery behind it (see :mod:`.reader` for the streaming design, :mod:`.pcap`
 and :mod:`.pcapng` for the formats, :mod:`.compression` for decompression and
-its bomb guard, :mod:`.walk` for the compiled record walk).
+its bomb guard, :mod:`.pywalk` for the record walk and its compiled twins, ``_cwalk.c`` in C
+and :mod:`.walk` with numba).
 """
 
 from annotator.capture.formats.compression import (

@@ -1,12 +1,14 @@
-"""The record walk in plain Python: the fallback of the compiled kernel in walk.py.
+"""The record walk in plain Python: the fallback of the compiled walks.
 
 Walking from one record header to the next is sequential (each header says
 where the next one starts), so it cannot be vectorised with numpy.  These
-functions do it with :mod:`struct`; :mod:`annotator.capture.formats.walk` does
-the same walk compiled with numba.  Both have the same signature and fill the
-same output arrays, and the test suite checks that they agree on every capture
-it reads.  The plain version serves small captures (no numba start-up cost) and
-machines without numba.
+functions do it with :mod:`struct`.  Two compiled twins do the same walk with
+the same signature, filling the same output arrays: ``_cwalk`` (C, built at
+install time when a compiler is present; the reader's first choice, as it
+costs nothing to load) and :mod:`annotator.capture.formats.walk` (numba, for
+installs without a compiler).  The test suite checks that all three agree on
+every capture it reads.  This one serves machines with neither, and is the
+walk the fuzzer instruments.
 
 Both functions walk ``buf[pos:end]`` and append to the output arrays from
 index ``n`` up to ``max_n``.  They return ``(n, pos, status, detail)``: the

@@ -5,7 +5,7 @@
 :meth:`CaptureReader.batches` reads the decompressed stream in large buffers
 (:data:`DEFAULT_CHUNK_BYTES`), a piece at a time (:data:`READ_PIECE`), and
 walks the record headers of each piece as soon as it is read with
-the compiled kernel (:mod:`.walk`) or its plain-Python twin (:mod:`.pywalk`),
+one of the record-walk engines described below,
 yielding :class:`~annotator.capture.columns.RecordBatch` objects.  A record
 that straddles two buffers is carried over to the next one, so memory stays
 bounded by the buffer size (plus the largest single record), whatever the file
@@ -16,21 +16,27 @@ when the file ends mid-record or a header lies, reading stops with
 :attr:`CaptureReader.partial` naming the byte offset (in the decompressed
 stream) and the reason; the records before it are all delivered.
 
-Engine choice: the Python walk costs about 0.7 µs a record, the compiled one
-a few tens of nanoseconds, but numba costs 0.5-1 s to start in each process
-(importing it and initialising LLVM, even with the compiled code cached on
-disk), which only pays off after several hundred thousand records.  So
-``engine="auto"`` takes the kernel from the start for a stored file of at
-least :data:`NUMBA_MIN_BYTES` (128 MiB), and otherwise walks with plain Python
-until :data:`NUMBA_MIN_RECORDS` records or :data:`NUMBA_MIN_BYTES` of stream
-have gone by (standard input and compressed files have no size up front),
-then switches; it stays with Python when numba is not installed.  ``"numba"``
-and ``"python"`` force one (the tests use them to check that both give the
-same arrays).  Figures: ``benchmarks/bench_read.py``.
+Engine choice: three walks give the same arrays.  The C walk
+(:mod:`._cwalk`, built from ``_cwalk.c`` at install time when a C compiler is
+present) costs a few tens of nanoseconds a record and nothing to load, so
+``engine="auto"`` uses it from the first record whatever the size.  When it was
+not built, the numba kernel (:mod:`.walk`, the ``fast`` extra) is as fast per
+record but costs 0.5-1 s and about 100 MB to start in each process (importing
+numba and initialising LLVM, even with the compiled code cached on disk), which
+only pays off after several hundred thousand records: ``"auto"`` then takes it
+from the start for a stored file of at least :data:`NUMBA_MIN_BYTES`
+(128 MiB), and otherwise walks with plain Python (:mod:`.pywalk`, about
+0.7 µs a record) until :data:`NUMBA_MIN_RECORDS` records or
+:data:`NUMBA_MIN_BYTES` of stream have gone by (standard input and compressed
+files have no size up front), then switches; it stays with Python when numba is
+not installed either.  ``"c"``, ``"numba"`` and ``"python"`` force one (the
+tests use them to check that all give the same arrays).  Figures:
+``benchmarks/bench_read.py``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import types
 from collections.abc import Iterator
@@ -66,7 +72,16 @@ DEFAULT_CHUNK_RECORDS = 65536
 NUMBA_MIN_BYTES = 128 * 1024 * 1024
 NUMBA_MIN_RECORDS = 500_000
 READ_PIECE = 1024 * 1024  # bytes read (and walked) at a time: about what stays in cache
-ENGINES = ("auto", "numba", "python")
+ENGINES = ("auto", "c", "numba", "python")
+
+
+def _load_c() -> types.ModuleType | None:
+    """The C walk, or None when the extension was not built (no compiler at install)."""
+    try:
+        from annotator.capture.formats import _cwalk
+    except ImportError:
+        return None
+    return _cwalk
 
 
 def _load_kernels() -> types.ModuleType | None:
@@ -78,13 +93,30 @@ def _load_kernels() -> types.ModuleType | None:
     return walk
 
 
-def warm_kernels() -> bool:
-    """Load the compiled walks now, by walking two tiny in-memory captures.
+def available_engines() -> tuple[str, ...]:
+    """The engines that can be forced here: ``"c"`` when built, ``"numba"`` when installed.
 
-    Worker processes forked afterwards (``jobs``) inherit the loaded code
-    instead of each loading numba and its cached kernels again (about a
-    second of CPU apiece).  Returns False when numba is not installed.
+    ``"python"`` is always among them.  Whether numba is installed is looked up
+    without importing it (the import alone costs about half a second).
     """
+    found = ["c"] if _load_c() is not None else []
+    if importlib.util.find_spec("numba") is not None:
+        found.append("numba")
+    return (*found, "python")
+
+
+def warm_kernels() -> bool:
+    """Load the compiled walk ``engine="auto"`` would use, before workers are forked.
+
+    With the C walk built there is nothing to warm (it loads in microseconds
+    and holds no compiled code), so this returns True at once without loading
+    numba.  Otherwise it loads the numba kernels by walking two tiny in-memory
+    captures, so worker processes forked afterwards (``jobs``) inherit the
+    loaded code instead of each loading numba and its cached kernels again
+    (about a second of CPU apiece).  Returns False when neither is available.
+    """
+    if _load_c() is not None:
+        return True
     if _load_kernels() is None:
         return False
     from annotator.capture.formats import writers
@@ -123,6 +155,13 @@ class CaptureReader:
             raise UsageError(f"chunk_bytes must be at least 4096, not {chunk_bytes}")
         self._engine = engine
         self._kernels: types.ModuleType | None = pywalk if engine == "python" else None
+        if engine in ("c", "auto"):
+            self._kernels = _load_c()
+            if self._kernels is None and engine == "c":
+                raise UsageError(
+                    "engine 'c' asked for, but the C record walk was not built "
+                    "(reinstall annotator with a C compiler and the Python headers present)"
+                )
         self._chunk_bytes = chunk_bytes
         self._buf = np.empty(0, np.uint8)
         self._spare: np.ndarray | None = None  # the previous buffer, reused when free

@@ -1,15 +1,19 @@
-"""The record walk compiled with numba: the fast path of the capture readers.
+"""The record walk compiled with numba: the fast path when the C walk was not built.
 
 Same walk, same signature and same results as :mod:`.pywalk` (see there for the
-contract and the ``ST_*`` status codes), compiled to machine code so a record
-costs nanoseconds instead of about a microsecond.  numba does not check array
-bounds, so every length read from the file is checked against ``end`` (and
-``end`` against the buffer) before a byte it implies is touched.
+contract and the ``ST_*`` status codes) and as the C extension ``_cwalk``,
+compiled to machine code so a record costs nanoseconds instead of about a
+microsecond.  numba does not check array bounds, so every length read from the
+file is checked against ``end`` (and ``end`` against the buffer) before a byte
+it implies is touched.
 
-This module imports numba at import time; the reader imports it lazily, only
-for captures large enough to repay numba's start-up, and falls back to
-:mod:`.pywalk` when numba is not installed.  ``cache=True`` keeps the compiled
-code on disk next to this file, so the compile cost is paid once per install.
+The reader prefers the C walk, which is as fast and costs nothing to load;
+numba costs each process about 100 MB and half a second to start.  This module
+serves installs without a C compiler (with the ``fast`` extra): it imports
+numba at import time, and the reader imports it lazily, only for captures
+large enough to repay that start-up, falling back to :mod:`.pywalk` when numba
+is not installed.  ``cache=True`` keeps the compiled code on disk next to this
+file, so the compile cost is paid once per install.
 """
 
 from __future__ import annotations
