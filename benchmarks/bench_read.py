@@ -1,9 +1,11 @@
-"""Time the capture-file reader alone: records per second, numba kernel vs Python walk.
+"""Time the capture-file reader alone: records per second, C walk vs numba vs Python walk.
 
 Builds a large little-endian microsecond pcap (or pcapng) with numpy (a
 few seconds, not committed: written to ``benchmarks/out/`` unless ``--out``
 says otherwise), then reads it through :func:`annotator.capture.formats.open_capture`
-with each engine and prints records/second, wall time and peak RSS growth.
+with each engine available (``c`` when the extension was built, ``numba``
+when installed, ``python``) and prints records/second, wall time and peak RSS
+of a fresh process, plus the start-up cost of each compiled walk.
 Also compares hashing the file while streaming against hashing it up front.
 
 Run by hand::
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import resource
 import struct
 import subprocess
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.capture.formats import open_capture
+from annotator.capture.formats.reader import available_engines
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -103,15 +107,17 @@ def _tiny_walk_args() -> tuple:
 STARTUP_PROBE = """
 import time
 import numpy as np
+import annotator.capture.formats  # the package itself (pandas, ...) is not the walk's cost
 t = time.perf_counter()
-from annotator.capture.formats import walk
+from annotator.capture.formats import {module} as walk
 t1 = time.perf_counter()
 buf = np.zeros(64, np.uint8)
 out = [np.empty(4, d) for d in (np.int64, np.uint32, np.uint32, np.uint32, np.uint32)]
 walk.walk_pcap(buf, 0, 64, False, 16, 1 << 28, *out, 0, 4)
 t2 = time.perf_counter()
-print(f"import {t1 - t:.2f} s + first call {t2 - t1:.2f} s")
+print(f"import {{(t1 - t) * 1e3:.1f}} ms + first call {{(t2 - t1) * 1e3:.1f}} ms")
 """
+MODULES = {"c": "_cwalk", "numba": "walk"}
 
 
 def rss_mb() -> float:
@@ -147,6 +153,9 @@ def main() -> None:
             from annotator.capture.formats import walk
 
             walk.walk_pcap(*_tiny_walk_args())
+        elif args.engine == "auto":
+            print(0, 0.0, rss_mb())  # the process before any read: interpreter and imports
+            return
         n, dt = read_all(args.read, args.engine)
         print(n, dt, rss_mb())
         return
@@ -158,12 +167,22 @@ def main() -> None:
         mb = path.stat().st_size / 1e6
         print(f"generated {path} ({mb:.0f} MB) in {time.perf_counter() - t:.1f} s")
     size = path.stat().st_size
-    read_all(path, "numba")  # warm the page cache and the kernel cache
-    startup = subprocess.run(
-        [sys.executable, "-c", STARTUP_PROBE], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    print(f"numba start-up in a fresh process (kernel cached on disk): {startup}")
-    for engine in ("numba", "python"):
+    engines = available_engines()
+    compiled = [e for e in engines if e != "python"]
+    for engine in compiled:
+        read_all(path, engine)  # warm the page cache (and numba's kernel cache on disk)
+    for engine in compiled:
+        startup = subprocess.run(
+            [sys.executable, "-c", STARTUP_PROBE.format(module=MODULES[engine])],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        print(f"{engine} walk start-up in a fresh process: {startup}")
+    base = subprocess.run(
+        [sys.executable, __file__, "--read", str(path), "--engine", "auto"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    print(f"a fresh process before reading: peak RSS {float(base[2]):.0f} MB")
+    for engine in engines:
         # a fresh child process per engine, so peak RSS is the reader's own
         out = subprocess.run(
             [sys.executable, __file__, "--read", str(path), "--engine", engine],
@@ -172,11 +191,16 @@ def main() -> None:
         n, dt, rss = int(out[0]), float(out[1]), float(out[2])
         print(f"{engine:7s} {n:,} records in {dt:.2f} s = {n / dt / 1e6:.2f} M records/s "
               f"({size / dt / 1e6:.0f} MB/s), peak RSS {rss:.0f} MB")  # fmt: skip
-    n, dt = read_all(path, "numba")  # this process is warm: allocator, kernel, page cache
-    print(f"numba, warm process: {n / dt / 1e6:.2f} M records/s ({size / dt / 1e6:.0f} MB/s)")
-    from annotator.capture.formats import pywalk, walk
+    for engine in compiled:
+        n, dt = read_all(path, engine)  # this process is warm: allocator, kernel, page cache
+        rate = f"{n / dt / 1e6:.2f} M records/s ({size / dt / 1e6:.0f} MB/s)"
+        print(f"{engine}, warm process: {rate}")
+    from annotator.capture.formats import pywalk
 
-    for name, kernels in (("numba", walk), ("python", pywalk)) if args.format == "pcap" else ():
+    package = "annotator.capture.formats."
+    walks = [(e, importlib.import_module(package + MODULES[e])) for e in compiled]
+    walks.append(("python", pywalk))
+    for name, kernels in walks if args.format == "pcap" else ():
         n, dt = walk_only(path, kernels)
         print(
             f"walk only, {name:6s}: {n / dt / 1e6:.2f} M records/s ({dt / n * 1e9:.0f} ns/record)"
