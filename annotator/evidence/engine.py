@@ -96,7 +96,8 @@ def fingerprint_payloads(
 
     This is the fingerprinter the flow stage calls as each flow's payload
     completes (:mod:`annotator.flows.early`), so the bytes need not be held
-    until the end of the read.  Results are plain picklable values.
+    until the end of the read.  Results are plain picklable values, without
+    the parsed ``fields`` (see :data:`_NO_FIELDS`).
     """
     out: list[Evidence | None] = []
     for t, cp, sp, ip, a, b in zip(
@@ -110,8 +111,20 @@ def fingerprint_payloads(
             a, b, transport=str(t), client_port=cp, server_port=sp,
             server_ip=ip if isinstance(ip, str) else None,
         )  # fmt: skip
-        out.append(found if found.protocol is not None else None)
+        if found.protocol is None:
+            out.append(None)
+        elif found.fields:
+            out.append(replace(found, fields=_NO_FIELDS))
+        else:
+            out.append(found)
     return out
+
+
+#: The flow table keeps protocol, server name, detail and the credentials flag;
+#: the parsed ``fields`` (method, path, user agent...) of each flow cost about
+#: 400 bytes a flow held until the read ends, so results here carry none.
+#: :func:`identify` still returns them for callers who want them.
+_NO_FIELDS: dict = {}
 
 
 def evidence_frame(results: np.ndarray, index: pd.Index) -> pd.DataFrame:
