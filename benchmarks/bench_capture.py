@@ -13,6 +13,10 @@ own fresh process so peak memory is its own:
   it does the least work it can), if it is installed;
 * tshark, ``-q -z conv,tcp -z conv,udp``.
 
+Every tool's process (and whatever it starts: tshark, NFStream's meters, the
+SHA-256 thread of ``read_flows``) is pinned to ONE CPU by default, so the
+figures are "on one core" for all of them alike; ``--cpus all`` lifts the pin.
+
 It prints packets per second (wall and CPU time: the machine may be shared),
 the ratio of each to ``read_flows``, and peak RSS; then ``read_flows`` peak
 RSS on a capture with the same flows but a fifth of the packets, to show
@@ -151,8 +155,8 @@ def child(tool: str, path: Path, limit: int) -> None:
     """Run one tool in this process and print its figures as JSON.
 
     The tool's modules are imported before the clock starts (for read_flows
-    also the bundled registry and its port table; the numba record-walk
-    kernel loads from its cache on the first large read, inside the clock).
+    also the bundled registry and its port table; the compiled record walk,
+    C or else numba's cached kernel, loads on the first read, inside the clock).
     """
     if tool == "read_flows":
         import annotator.capture.decode
@@ -180,14 +184,28 @@ def child(tool: str, path: Path, limit: int) -> None:
     print(json.dumps(out))
 
 
-def measure(tool: str, path: Path, limit: int = 0) -> dict | None:
+def measure(tool: str, path: Path, limit: int = 0, cpus: set[int] | None = None) -> dict | None:
+    """Run ``tool`` in a fresh process, pinned to ``cpus`` (None: not pinned)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     cmd = [sys.executable, __file__, "--child", tool, "--limit", str(limit), str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+    def pin() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pin)
     if proc.returncode != 0:
         print(f"  {tool}: failed: {proc.stderr.strip().splitlines()[-1:]}")
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _cpu_set(spec: str) -> set[int] | None:
+    if spec == "all":
+        return None
+    if spec == "one":
+        return {min(os.sched_getaffinity(0))}
+    return {int(spec)}
 
 
 def main() -> None:
@@ -196,6 +214,12 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=None, help="default: packets / 100")
     parser.add_argument("--scapy-slice", type=int, default=50_000)
     parser.add_argument("--tools", default="read_flows,dpkt,scapy,nfstream,tshark")
+    parser.add_argument(
+        "--cpus",
+        default="one",
+        help="'one' (default): each tool's process pinned to one CPU; 'all': not pinned; "
+        "or a CPU number",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("path", nargs="?", type=Path)
@@ -217,6 +241,8 @@ def main() -> None:
             size, took = p.stat().st_size / 1e6, time.perf_counter() - t
             print(f"built {p.name}: {n:,} packets, {flows:,} flows, {size:,.0f} MB in {took:.1f} s")
     print(f"capture: {path} ({args.packets:,} packets, {flows:,} flows)")
+    cpus = _cpu_set(args.cpus)
+    print(f"pinned to CPU {sorted(cpus)}" if cpus else "not pinned (all CPUs)")
     tools = args.tools.split(",")
     results = {}
     for tool in tools:
@@ -229,7 +255,7 @@ def main() -> None:
         if tool == "tshark" and not shutil.which("tshark"):
             print("  tshark: not installed; skipped")
             continue
-        res = measure(tool, path, args.scapy_slice if tool == "scapy" else 0)
+        res = measure(tool, path, args.scapy_slice if tool == "scapy" else 0, cpus)
         if res is None:
             continue
         res.setdefault("packets", args.packets)
@@ -248,7 +274,7 @@ def main() -> None:
         for tool, res in results.items():
             if tool != "read_flows":
                 print(f"  vs {tool:10s} {rate / (res['packets'] / res['wall']):6.1f}x")
-        res_small = measure("read_flows", small)
+        res_small = measure("read_flows", small, cpus=cpus)
         if res_small:
             print(f"read_flows peak RSS: {base['rss_mb']:.0f} MB on {base['packets']:,} packets, "
                   f"{res_small['rss_mb']:.0f} MB on {res_small['packets']:,} packets, same "
