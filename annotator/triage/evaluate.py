@@ -89,21 +89,20 @@ def _flags_and_severity(flows: pd.DataFrame) -> tuple[list[list[str]], pd.Catego
     codes = np.zeros(len(flows), dtype=np.int64)
     for bit, flag_id in enumerate(ids):
         codes |= RULES[flag_id](flows).astype(np.int64) << bit
-    flag_lists: dict[int, list[str]] = {}
-    severity_of: dict[int, str | None] = {}
-    for code in np.unique(codes):
-        names = [ids[b] for b in range(len(ids)) if code >> b & 1]
-        flag_lists[int(code)] = names
-        severity_of[int(code)] = (
-            min((FLAGS[f].severity for f in names), key=SEVERITY_RANK.__getitem__)
-            if names
-            else None
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    names = [[ids[b] for b in range(len(ids)) if code >> b & 1] for code in distinct.tolist()]
+    worst = [
+        SEVERITY_ORDER.index(
+            min((FLAGS[f].severity for f in flagged), key=SEVERITY_RANK.__getitem__)
         )
-    flags = [list(flag_lists[c]) for c in codes.tolist()]
-    severity = pd.Categorical(
-        [severity_of[c] for c in codes.tolist()],
-        categories=SEVERITY_ORDER,
-        ordered=True,
+        if flagged
+        else -1
+        for flagged in names
+    ]
+    inverse = inverse.reshape(-1)
+    flags = [list(names[i]) for i in inverse.tolist()]  # a list of its own per row
+    severity = pd.Categorical.from_codes(
+        np.asarray(worst, dtype=np.int64)[inverse], categories=SEVERITY_ORDER, ordered=True
     )
     return flags, severity
 
@@ -281,9 +280,13 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
     bounds = np.cumsum(np.bincount(group, minlength=n))[:-1]
     agg["flow_index"] = [part.tolist() for part in np.split(by_group, bounds)]
 
-    agg["severity"] = [FLAGS[f].severity for f in agg["flag"]]
-    agg["title"] = [FLAGS[f].title for f in agg["flag"]]
-    agg["attack"] = pd.array([FLAGS[f].attack for f in agg["flag"]], dtype="string")
+    # Per-flag facts looked up by flag code: one lookup per flag, not per finding.
+    group_flag = flag_code[first_hit]
+    facts = [FLAGS[f] for f in flag_ids]
+    agg["severity"] = np.array([f.severity for f in facts], dtype=object)[group_flag]
+    agg["title"] = np.array([f.title for f in facts], dtype=object)[group_flag]
+    agg["attack"] = pd.array(np.array([f.attack for f in facts], dtype=object)[group_flag],
+                             dtype="string")  # fmt: skip
     agg["detail"] = [_detail(row["flag"], row) for row in _rows(agg, DETAIL_COLUMNS)]
     agg["severity"] = pd.Categorical(agg["severity"], categories=SEVERITY_ORDER, ordered=True)
     agg = agg.sort_values(["severity", "bytes"], ascending=[False, False], kind="stable")
