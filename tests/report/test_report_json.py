@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from annotator.report import flow_records, to_json_document, write_report
@@ -200,3 +202,29 @@ def test_sample_json_and_jsonl_match_the_docs(mixed) -> None:
     assert acc["packets_total"] == (
         acc["packets_in_flows"] + acc["packets_other"] + acc["packets_undecodable"]
     )
+
+
+def test_json_writes_null_for_nan_and_plain_values_for_numpy_scalars(crafted) -> None:
+    """Whatever the frame holds (float NaN, numpy scalars, pandas NA, timestamps
+    in an object column), the text is valid JSON without a NaN token."""
+    flows = crafted.flows.copy()
+    flows["duration_s"] = flows["duration_s"].astype(float)
+    flows.loc[flows.index[0], "duration_s"] = float("nan")
+    flows["extra"] = pd.Series(
+        [np.int64(7), np.bool_(True), pd.NA, pd.Timestamp("2024-01-02 03:04:05.5", tz="UTC")]
+        + [np.float64("nan")] * (len(flows) - 4),
+        index=flows.index,
+        dtype=object,
+    )
+    crafted.flows = flows
+    out = io.StringIO()
+    write_json(crafted, out)
+    text = out.getvalue()
+    assert "NaN" not in text
+    records = json.loads(text)["flows"]
+    assert records[0]["duration_s"] is None
+    assert [r["extra"] for r in records[:4]] == [7, True, None, "2024-01-02T03:04:05.500000Z"]
+    assert all(r["extra"] is None for r in records[4:])
+    lines = io.StringIO()
+    write_jsonl(crafted, lines)
+    assert [json.loads(line) for line in lines.getvalue().splitlines()] == records
