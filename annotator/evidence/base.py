@@ -150,6 +150,32 @@ def looks_random(chunk: bytes, minimum: int) -> bool:
     return len(set(chunk)) >= minimum
 
 
+def server_name(raw: bytes) -> tuple[str, bool] | None:
+    """A server name read off the wire (TLS or gQUIC SNI, HTTP Host), and whether
+    it is a plausible DNS host name; None when empty.
+
+    A host name comes back lowercased, without its trailing dot.  Anything else
+    -- spaces, markup, bytes outside printable ASCII, an over-long label -- is
+    itself worth an analyst's look, so it is kept rather than dropped, made
+    inert by :func:`text` (non-printable bytes as ``?``, at most 253
+    characters), and the caller says it is not a host name (:func:`named`).
+    """
+    if not raw:
+        return None
+    name = raw.decode("ascii", "replace")
+    if is_hostname(name):
+        return name.lower().rstrip("."), True
+    return text(raw, 253), False
+
+
+def named(label: str, name: str, valid: bool) -> str:
+    """``label name`` for an evidence detail, marked when the name is not a host name.
+
+    The mark comes before the name, so cutting a long detail never loses it.
+    """
+    return f"{label} {name}" if valid else f"{label} (not a host name) {name}"
+
+
 def is_hostname(name: str) -> bool:
     """A plausible DNS host name (letters, digits, hyphen, underscore, dots)."""
     return bool(name) and len(name) <= 253 and _HOSTNAME.fullmatch(name) is not None

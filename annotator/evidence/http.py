@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from annotator.evidence.base import Context, Evidence, headers, is_hostname, lines, text
+from annotator.evidence.base import Context, Evidence, headers, lines, named, server_name, text
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -43,15 +43,16 @@ def status_code(data: bytes) -> int | None:
     return int(match.group(2)) if match else None
 
 
-def _host(head: dict[bytes, bytes]) -> str | None:
+def _host(head: dict[bytes, bytes]) -> tuple[str, bool] | None:
+    """The Host header without its port, and whether it is a host name (see
+    :func:`~annotator.evidence.base.server_name`); an IPv6 literal counts as one."""
     value = head.get(b"host")
     if value is None:
         return None
-    host = value.decode("latin-1")
-    if host.startswith("["):  # IPv6 literal
-        return text(value.split(b"]")[0] + b"]", 80)
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return host.lower().rstrip(".") if is_hostname(host) else None
+    if value.startswith(b"["):  # IPv6 literal
+        return text(value.split(b"]")[0] + b"]", 80), True
+    host = value.rsplit(b":", 1)[0] if value.count(b":") == 1 else value
+    return server_name(host)
 
 
 def check_http2(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
@@ -78,12 +79,13 @@ def check_http(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     if request is not None:
         method, target, version = request
         head = headers(lines(c2s[:4096], 64)[1:])
-        host = _host(head)
+        found = _host(head)
         fields.update(method=method.decode(), path=text(target, 200), version=version.decode())
         parts.append(f"HTTP {method.decode()}")
-        if host:
+        if found:
+            host = found[0]
             fields["host"] = host
-            parts.append(f"Host {host}")
+            parts.append(named("Host", *found))
         auth = head.get(b"authorization")
         if auth is not None and auth[:6].lower() == b"basic ":
             credentials = True

@@ -8,7 +8,7 @@ public header with the version at byte 9.
 from __future__ import annotations
 
 from annotator.evidence import quic_initial
-from annotator.evidence.base import Context, Evidence, is_hostname
+from annotator.evidence.base import Context, Evidence, named, server_name
 from annotator.evidence.tls import CLIENT_HELLO, hello_facts
 
 V1 = 0x00000001
@@ -51,7 +51,7 @@ def _gquic_server_handshake(data: bytes) -> bool:
     return b"REJ\x00" in window or b"SHLO" in window
 
 
-def _chlo_sni(data: bytes) -> str | None:
+def _chlo_sni(data: bytes) -> tuple[str, bool] | None:
     """The SNI tag of a cleartext gQUIC CHLO handshake message: "CHLO", a tag
     count, (tag, end offset) pairs, then the values end to end."""
     pos = data.find(b"CHLO", 0, 80)
@@ -63,8 +63,7 @@ def _chlo_sni(data: bytes) -> str | None:
     for entry in range(pos + 8, min(values, len(data) - 7), 8):
         end = int.from_bytes(data[entry + 4 : entry + 8], "little")
         if data[entry : entry + 4] == b"SNI\x00" and start < end <= len(data) - values:
-            name = data[values + start : values + end].decode("ascii", "replace")
-            return name.lower() if is_hostname(name) else None
+            return server_name(data[values + start : values + end])
         start = end
     return None
 
@@ -125,10 +124,11 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         legacy = _gquic_legacy(data)
         if legacy:
             fields = {"quic_version": legacy}
-            sni = _chlo_sni(data) if who == "client" else None
-            if sni:
+            found = _chlo_sni(data) if who == "client" else None
+            sni = found[0] if found else None
+            if found:
                 fields["sni"] = sni
-            detail = f"gQUIC {legacy}" + (f" CHLO, SNI {sni}" if sni else "")
+            detail = f"gQUIC {legacy}" + (f" CHLO, {named('SNI', *found)}" if found else "")
             return Evidence("quic", sni, detail, fields)
         found = _long_header(data)
         if found:
@@ -143,7 +143,7 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
                 facts = hello_facts(hello, CLIENT_HELLO, dtls=False) if hello else None
                 if facts and "sni" in facts:
                     fields["sni"] = facts["sni"]
-                    detail += f", SNI {facts['sni']}"
+                    detail += ", " + named("SNI", facts["sni"], facts.get("sni_valid", True))
                 if facts and facts.get("alpn"):
                     fields["alpn"] = facts["alpn"]
                     detail += ", ALPN " + ",".join(facts["alpn"])

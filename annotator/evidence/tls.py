@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from annotator.evidence.base import Context, Evidence, is_hostname, text
+from annotator.evidence.base import Context, Evidence, named, server_name, text
 
 # Record content types (RFC 8446 section 5.1).
 CHANGE_CIPHER_SPEC = 20
@@ -76,9 +76,10 @@ def _parse_extensions(data: bytes, pos: int, facts: dict, *, server: bool) -> No
             return  # cut off inside this extension
         if ext_type == EXT_SERVER_NAME and not server and len(body) >= 5 and body[2] == 0:
             name_len = int.from_bytes(body[3:5], "big")
-            name = body[5 : 5 + name_len].decode("ascii", "replace")
-            if len(name) == name_len and is_hostname(name):
-                facts["sni"] = name.lower().rstrip(".")
+            raw = body[5 : 5 + name_len]
+            found = server_name(raw) if len(raw) == name_len else None
+            if found is not None:
+                facts["sni"], facts["sni_valid"] = found
         elif ext_type == EXT_ALPN and len(body) >= 3:
             protos, i = [], 2
             while i < len(body):
@@ -145,7 +146,7 @@ def _describe(kind: str, facts: dict, versions: dict[int, str]) -> Evidence:
     parts = [f"{version or protocol.upper()} {kind}"]
     if "sni" in facts:
         fields["sni"] = facts["sni"]
-        parts.append(f"SNI {facts['sni']}")
+        parts.append(named("SNI", facts["sni"], facts.get("sni_valid", True)))
     if facts.get("alpn"):
         fields["alpn"] = facts["alpn"]
         parts.append("ALPN " + ",".join(facts["alpn"]))

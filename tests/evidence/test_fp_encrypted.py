@@ -84,9 +84,20 @@ def test_tls_record_header_with_garbage_is_not_tls() -> None:
     assert tcp(b"\x17\x03\x03\x00\x05hello\x99\x99\x99\x99\x99\x99").protocol is None
 
 
-def test_an_sni_that_is_not_a_host_name_is_dropped() -> None:
-    ev = tcp(client_hello(sni=b"bad\x1b[31mname"))
-    assert ev.protocol == "tls" and ev.server_name is None
+def test_an_sni_that_is_not_a_host_name_is_kept_inert_and_marked() -> None:
+    """A malformed SNI is a signal in itself: the analyst sees it, with the
+    terminal escape made harmless, and the detail says it is no host name."""
+    ev = tcp(client_hello(sni=b"Bad\x1b[31mname <x>"))
+    assert ev.protocol == "tls"
+    assert ev.server_name == "Bad?[31mname <x>"
+    assert "SNI (not a host name) Bad?[31mname <x>" in ev.detail
+    valid = tcp(client_hello(sni=b"WWW.Example.ORG."))
+    assert valid.server_name == "www.example.org" and "not a host name" not in valid.detail
+
+
+def test_an_over_long_sni_is_cut_to_253_characters() -> None:
+    ev = tcp(client_hello(sni=b"a" * 300))
+    assert ev.server_name == "a" * 253 and "SNI (not a host name) aaa" in ev.detail
 
 
 def dtls_client_hello(sni: bytes = b"dtls.example") -> bytes:
@@ -158,6 +169,18 @@ def test_google_quic_chlo_gives_the_sni() -> None:
     ev = udp(packet)
     assert ev.server_name == "video.example.com"
     assert ev.detail == "gQUIC Q043 CHLO, SNI video.example.com"
+
+
+def test_google_quic_chlo_with_a_malformed_sni_keeps_it_marked() -> None:
+    name = b"x y\x07z"  # a space and a bell: no host name
+    values = b"\x00" * 8 + name + b"Q043"
+    end = 8 + len(name)
+    tags = struct.pack("<4sI4sI4sI", b"PAD\x00", 8, b"SNI\x00", end, b"VER\x00", end + 4)
+    chlo = b"CHLO" + struct.pack("<HH", 3, 0) + tags + values
+    packet = b"\x0d" + bytes(range(8)) + b"Q043" + b"\x01" + bytes(12) + chlo + bytes(900)
+    ev = udp(packet)
+    assert ev.server_name == "x y?z"
+    assert ev.detail == "gQUIC Q043 CHLO, SNI (not a host name) x y?z"
 
 
 def test_quic_version_negotiation_from_the_server() -> None:

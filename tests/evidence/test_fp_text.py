@@ -40,6 +40,15 @@ def test_http_request_and_response() -> None:
     assert ev.credentials is False
 
 
+def test_http_host_that_is_not_a_host_name_is_kept_inert_and_marked() -> None:
+    ev = tcp(b"GET / HTTP/1.1\r\nHost: <script>\x1b]0;x\x07</script>\r\n\r\n")
+    assert ev.protocol == "http"
+    assert ev.server_name == "<script>?]0;x?</script>"
+    assert ev.detail == "HTTP GET, Host (not a host name) <script>?]0;x?</script>"
+    ipv6 = tcp(b"GET / HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n\r\n")
+    assert ipv6.server_name == "[2001:db8::1]" and ipv6.detail == "HTTP GET, Host [2001:db8::1]"
+
+
 def test_http_basic_auth_is_credentials_in_clear() -> None:
     token = base64.b64encode(f"admin:{SECRET}".encode())
     ev = tcp(b"GET / HTTP/1.1\r\nHost: nas.local\r\nAuthorization: Basic " + token + b"\r\n\r\n")
