@@ -47,6 +47,8 @@ def iso(ts: Any) -> str | None:
 
 
 def _as_list(value: Any) -> list[Any]:
+    if type(value) is list:  # the flow table's own lists (of names): taken as they are
+        return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     return [str(v) for v in value] if not isinstance(value, str) else [value]
@@ -58,7 +60,10 @@ def column_values(series: pd.Series) -> list[Any]:
     if series.name in LIST_COLUMNS:
         return [_as_list(v) for v in series.tolist()]
     if series.name in INT_LIST_COLUMNS:
-        return [[int(i) for i in v] if v is not None else [] for v in series.tolist()]
+        return [
+            v if type(v) is list else [int(i) for i in v] if v is not None else []
+            for v in series.tolist()
+        ]
     missing = series.isna().to_numpy()
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
         values = _iso_column(series)
