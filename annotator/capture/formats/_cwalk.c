@@ -299,6 +299,34 @@ static void release_all(Py_buffer *views, int count)
         PyBuffer_Release(&views[i]);
 }
 
+/* One output array a walk fills: the object passed and what it must hold. */
+typedef struct {
+    PyObject *obj;
+    const char *name;
+    Py_ssize_t size;
+    int is_signed;
+} column_spec;
+
+/*
+ * The views both walks need: `buf` in v[0], then each of the `count` output
+ * columns in v[1..count].  Returns 0, or -1 with an exception set and every
+ * view taken so far released.
+ */
+static int get_views(PyObject *buf_o, int64_t pos, int64_t end, const column_spec *cols,
+                     int count, int64_t max_n, Py_buffer *v)
+{
+    if (get_bytes(buf_o, pos, end, &v[0]) < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        if (get_column(cols[i].obj, cols[i].name, cols[i].size, cols[i].is_signed, max_n,
+                       &v[i + 1]) < 0) {
+            release_all(v, i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- the Python functions ---- */
 
 PyDoc_STRVAR(walk_pcap_doc,
@@ -322,33 +350,22 @@ static PyObject *py_walk_pcap(PyObject *self, PyObject *args)
     }
     if (check_counts(n, max_n) < 0)
         return NULL;
+    const column_spec cols[5] = {
+        {off_o, "off", 8, 1},    {cap_o, "cap", 4, 0},   {wire_o, "wire", 4, 0},
+        {sec_o, "sec", 4, 0},    {frac_o, "frac", 4, 0},
+    };
     Py_buffer v[6];
-    int got = 0;
-    if (get_bytes(buf_o, pos, end, &v[got]) < 0)
-        goto fail;
-    got++;
-    if (get_column(off_o, "off", 8, 1, max_n, &v[got]) < 0)
-        goto fail;
-    got++;
-    PyObject *u32s[4] = {cap_o, wire_o, sec_o, frac_o};
-    const char *names[4] = {"cap", "wire", "sec", "frac"};
-    for (int i = 0; i < 4; i++) {
-        if (get_column(u32s[i], names[i], 4, 0, max_n, &v[got]) < 0)
-            goto fail;
-        got++;
-    }
+    if (get_views(buf_o, pos, end, cols, 5, max_n, v) < 0)
+        return NULL;
     pcap_cols o = {(int64_t *)v[1].buf, (uint32_t *)v[2].buf, (uint32_t *)v[3].buf,
                    (uint32_t *)v[4].buf, (uint32_t *)v[5].buf};
     walk_out r;
     Py_BEGIN_ALLOW_THREADS
     r = walk_pcap_records((const uint8_t *)v[0].buf, pos, end, big, hdr_len, max_cap, o, n, max_n);
     Py_END_ALLOW_THREADS
-    release_all(v, got);
+    release_all(v, 6);
     return Py_BuildValue("(LLLL)", (long long)r.n, (long long)r.pos, (long long)r.status,
                          (long long)r.detail);
-fail:
-    release_all(v, got);
-    return NULL;
 }
 
 PyDoc_STRVAR(walk_pcapng_doc,
@@ -369,27 +386,14 @@ static PyObject *py_walk_pcapng(PyObject *self, PyObject *args)
         return NULL;
     if (check_counts(n, max_n) < 0)
         return NULL;
-    Py_buffer v[8];
-    int got = 0;
-    if (get_bytes(buf_o, pos, end, &v[got]) < 0)
-        goto fail;
-    got++;
-    struct {
-        PyObject *obj;
-        const char *name;
-        Py_ssize_t size;
-        int is_signed;
-    } cols[7] = {
-        {off_o, "off", 8, 1},  {cap_o, "cap", 4, 0},     {wire_o, "wire", 4, 0},
+    const column_spec cols[7] = {
+        {off_o, "off", 8, 1},     {cap_o, "cap", 4, 0},  {wire_o, "wire", 4, 0},
         {iface_o, "iface", 8, 1}, {hi_o, "ts_hi", 4, 0}, {lo_o, "ts_lo", 4, 0},
         {has_o, "has_ts", 1, 0},
     };
-    for (int i = 0; i < 7; i++) {
-        if (get_column(cols[i].obj, cols[i].name, cols[i].size, cols[i].is_signed, max_n,
-                       &v[got]) < 0)
-            goto fail;
-        got++;
-    }
+    Py_buffer v[8];
+    if (get_views(buf_o, pos, end, cols, 7, max_n, v) < 0)
+        return NULL;
     pcapng_cols o = {(int64_t *)v[1].buf,  (uint32_t *)v[2].buf, (uint32_t *)v[3].buf,
                      (int64_t *)v[4].buf,  (uint32_t *)v[5].buf, (uint32_t *)v[6].buf,
                      (uint8_t *)v[7].buf};
@@ -398,12 +402,9 @@ static PyObject *py_walk_pcapng(PyObject *self, PyObject *args)
     r = walk_pcapng_blocks((const uint8_t *)v[0].buf, pos, end, big, n_if, snap0, max_block, o, n,
                            max_n);
     Py_END_ALLOW_THREADS
-    release_all(v, got);
+    release_all(v, 8);
     return Py_BuildValue("(LLLL)", (long long)r.n, (long long)r.pos, (long long)r.status,
                          (long long)r.detail);
-fail:
-    release_all(v, got);
-    return NULL;
 }
 
 static PyMethodDef cwalk_methods[] = {
