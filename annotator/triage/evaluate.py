@@ -29,6 +29,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from annotator.evidence import PROTOCOLS, is_consistent
 from annotator.triage.flags import FLAGS, SEVERITIES, SEVERITY_RANK
@@ -110,51 +112,34 @@ def _flags_and_severity(flows: pd.DataFrame) -> tuple[list[list[str]], pd.Catego
 def wireshark_filters(flows: pd.DataFrame) -> pd.Series:
     """A Wireshark display filter isolating each flow (addresses, ports, VLAN or none).
 
-    Built row by row with f-strings over plain lists, a block of flows at a
-    time: Series concatenation made a full temporary column per ``+`` (the
-    step grew memory by 38 MB at 50,000 flows), and one block of Python
-    strings for the whole table still peaked 23 MB above the result.
+    Joined column by column with Arrow string kernels, so no Python string is
+    made per flow: Series concatenation made a full temporary column per
+    ``+`` (38 MB more at 50,000 flows), and f-strings over Python lists held
+    every flow's pieces at once (23 MB).
     """
     if flows.empty:
         return pd.Series([], dtype="string", index=flows.index)
-    parts = [
-        pd.array(_filter_texts(flows.iloc[start : start + _FILTER_BLOCK]), dtype="string")
-        for start in range(0, len(flows), _FILTER_BLOCK)
-    ]
-    return pd.Series(
-        pd.concat([pd.Series(p) for p in parts], ignore_index=True).array, index=flows.index
+    join = pc.binary_join_element_wise  # the last argument is the separator
+    af = pa.array(np.where(flows["ip_version"].to_numpy() == 6, "ipv6.addr==", "ip.addr=="))
+    proto = pa.array(flows["transport"].astype(str), pa.string())
+    client_port = flows["client_port"].to_numpy(dtype=np.int64)
+    server_port = flows["server_port"].to_numpy(dtype=np.int64)
+    text = pc.cast(pa.array(server_port), pa.string())
+    second_port = pc.if_else(
+        pa.array(server_port != client_port), join(" && ", proto, ".port==", text, ""), ""
     )
-
-
-#: Flows per block of :func:`wireshark_filters`: the Python strings of one
-#: block are alive at a time, not those of the whole table.
-_FILTER_BLOCK = 8192
-
-
-def _filter_texts(flows: pd.DataFrame) -> list[str]:
-    v6 = (flows["ip_version"].to_numpy() == 6).tolist()
-    vlan = flows["vlan_id"].astype(object).where(flows["vlan_id"].notna(), None).tolist()
-    rows = zip(
-        v6,
-        flows["transport"].astype(str).tolist(),
-        flows["client_ip"].astype(str).tolist(),
-        flows["server_ip"].astype(str).tolist(),
-        flows["client_port"].astype(int).tolist(),
-        flows["server_port"].astype(int).tolist(),
-        vlan,
-        strict=True,
+    # The VLAN is part of the flow key: an untagged flow excludes tagged
+    # packets of the same addresses and ports, a tagged one names its tag.
+    vlan = pa.array(flows["vlan_id"]).cast(pa.int64())
+    tag = pc.if_else(
+        pc.is_null(vlan), " && !vlan", join(" && vlan.id==", pc.cast(vlan, pa.string()), "")
     )
-    out = []
-    for is_v6, proto, cip, sip, cport, sport, tag in rows:
-        af = "ipv6.addr" if is_v6 else "ip.addr"
-        text = f"{af}=={cip} && {af}=={sip} && {proto}.port=={cport}"
-        if sport != cport:
-            text += f" && {proto}.port=={sport}"
-        # The VLAN is part of the flow key: an untagged flow excludes tagged
-        # packets of the same addresses and ports, a tagged one names its tag.
-        text += " && !vlan" if tag is None else f" && vlan.id=={int(tag)}"
-        out.append(text)
-    return out
+    filters = join(
+        af, pa.array(flows["client_ip"].astype(str), pa.string()), " && ",
+        af, pa.array(flows["server_ip"].astype(str), pa.string()), " && ",
+        proto, ".port==", pc.cast(pa.array(client_port), pa.string()), second_port, tag, "",
+    )  # fmt: skip
+    return pd.Series(pd.array(filters, dtype="string"), index=flows.index)
 
 
 def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
