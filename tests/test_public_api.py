@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 import annotator
+from annotator.errors import UsageError
 
 EXPECTED = {
     "AnnotateResult",
@@ -55,5 +59,10 @@ def test_import_is_light() -> None:
 def test_lazy_submodules() -> None:
     assert annotator.report.write_report is not None
     assert callable(annotator.plot.bytes_by_service)
-    # The Dask module imports dask itself only when called.
-    assert callable(annotator.dask.annotate_many) and callable(annotator.dask.read_many)
+    # annotator.dask loads on first use; without the [dask] extra that use is
+    # a one-line UsageError naming the extra, not an ImportError traceback.
+    if importlib.util.find_spec("distributed") is None:
+        with pytest.raises(UsageError, match=r"pip install 'annotator\[dask\]'"):
+            annotator.dask.annotate_many  # noqa: B018
+    else:
+        assert callable(annotator.dask.annotate_many) and callable(annotator.dask.read_many)
