@@ -45,7 +45,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 _URL_MARK = "://"
 
 #: Reading options passed through to every worker (see ``read_flows``).
-_OPTIONS = ("idle_timeout", "payload_c2s", "payload_s2c", "bomb_guard")
+_OPTIONS = ("idle_timeout", "payload_c2s", "payload_s2c", "bomb_guard", "sha256")
 
 
 class _NamedStream(io.RawIOBase):
@@ -217,7 +217,7 @@ def read_many(
     ``client`` is a ``distributed.Client`` or a scheduler address such as
     ``"tcp://host:8786"`` (a client is then opened and closed here).
     ``options``: ``idle_timeout``, ``payload_c2s``, ``payload_s2c``,
-    ``bomb_guard`` as for :func:`annotator.read_flows`, and ``progress``, called
+    ``bomb_guard``, ``sha256`` as for :func:`annotator.read_flows`, and ``progress``, called
     with the packets and stored bytes read so far as each file finishes.  A file
     a worker cannot read raises the same one-line :class:`AnnotatorError` as a
     local read.

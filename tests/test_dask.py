@@ -10,6 +10,7 @@ first seen in), in the findings and in the packet accounting.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import importlib.util
 import struct
@@ -152,6 +153,16 @@ def test_http_urls_are_read_on_the_workers(client, served, mixed_parts):
 def test_file_url(client, mixed_parts):
     got = annotate_many([p.as_uri() for p in mixed_parts], client)
     assert_same(got, annotator.annotate(mixed_parts))
+
+
+def test_sha256_option_reaches_the_workers(client, mixed_parts):
+    hashed = annotate_many(mixed_parts, client)
+    bare = annotate_many(mixed_parts, client, sha256=False)
+    assert [c.sha256 for c in hashed.captures] == [
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in mixed_parts
+    ]
+    assert [c.sha256 for c in bare.captures] == [None] * len(mixed_parts)
+    assert_same(bare, hashed)
 
 
 def test_missing_file_is_one_line_error(client, mixed_parts, tmp_path):

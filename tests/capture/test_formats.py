@@ -370,6 +370,28 @@ def test_sha256_covers_the_whole_file_even_after_a_partial_read(tmp_path):
     assert reader.info.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_sha256_false_reads_the_same_records_and_gives_no_digest(tmp_path, engine):
+    data = w.pcap_bytes([Record(T0, d) for d in frames(50)])
+    path = write(tmp_path, data)
+    hashed, with_digest = read(path, engine)
+    rows, reader = read(path, engine, sha256=False)
+    assert rows == hashed and len(rows) == 50
+    assert with_digest.info.sha256 == hashlib.sha256(data).hexdigest()
+    assert reader.info.sha256 is None
+    assert reader.info.size == len(data) and reader.partial is None
+
+
+def test_sha256_false_on_a_partial_read_gives_no_digest_and_the_same_stop(tmp_path):
+    data = w.pcap_bytes([Record(T0, d) for d in frames(5)]) + struct.pack("<IIII", 0, 0, 2**31, 9)
+    data += b"\0" * 3000
+    path = write(tmp_path, data)
+    hashed, full = read(path, "python", chunk_bytes=4096)
+    rows, reader = read(path, "python", chunk_bytes=4096, sha256=False)
+    assert rows == hashed and len(rows) == 5
+    assert reader.partial == full.partial and reader.partial is not None
+    assert reader.info.sha256 is None
+
+
 def test_standard_input_is_read_as_a_stream(monkeypatch, engine):
     data = w.pcap_bytes([Record(T0, d) for d in frames(20)])
 

@@ -3,7 +3,10 @@ fragments, several files, truncation and hostile input."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import pandas as pd
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.l2 import ARP, Dot1Q, Ether
@@ -115,6 +118,23 @@ def test_several_files_read_in_order_as_one_capture(tmp_path):
     assert [c.packets for c in table.captures] == [3, 4]
     assert list(table.flows.capture.cat.categories) == [str(a), str(b)]
     assert table.accounting["packets_total"] == 7
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sha256_of_each_file_or_none_with_the_same_flows(tmp_path, jobs):
+    pk = conversation()
+    a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
+    wrpcap(str(a), pk[:3])
+    wrpcap(str(b), pk[3:])
+    reg = FakeRegistry(set())
+    hashed = read_flows([a, b], registry=reg, jobs=jobs)
+    bare = read_flows([a, b], registry=reg, jobs=jobs, sha256=False)
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (a, b)]
+    assert [c.sha256 for c in hashed.captures] == digests
+    assert [c.sha256 for c in bare.captures] == [None, None]
+    pd.testing.assert_frame_equal(bare.flows, hashed.flows)
+    assert bare.accounting == hashed.accounting
+    assert [c.size for c in bare.captures] == [a.stat().st_size, b.stat().st_size]
 
 
 def test_truncated_capture_gives_a_partial_result(tmp_path):

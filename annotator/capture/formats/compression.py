@@ -8,13 +8,15 @@ that is really a plain pcap too.
 While the stored bytes are read they are counted and fed to SHA-256, so the
 report can name the exact file analysed without a second pass over it.  One
 pass is cheaper than hashing up front (the file is read once instead of
-twice), and SHA-256 runs at only about 500 MB/s here, as slow as the whole
-record walk; so large reads are hashed on a helper thread (hashlib releases
-the GIL) while the main thread walks and decodes.  See
+twice).  SHA-256 is still a quarter of the work of a whole read (about
+1.7 GB/s with the CPU's SHA instructions, against about 0.45 GB/s of packets
+read, decoded and folded into flows), so large reads are hashed on a helper
+thread (hashlib releases the GIL) while the main thread walks and decodes.  See
 ``benchmarks/bench_read.py`` for the figures.  The digest is known once the stored bytes have
 been read to their end; when reading stops early on a corrupt capture the rest
 of a regular file is still hashed, while standard input is hashed as far as it
-was read.
+was read.  ``sha256=False`` (``--no-hash``) skips the digest for a user who
+needs the core more than the provenance; the digest is then None.
 
 Decompression-bomb guard
 ------------------------
@@ -115,18 +117,21 @@ class _HashingRaw(io.RawIOBase):
     on the helper thread without a copy; otherwise they are copied first.
     """
 
-    def __init__(self, fileobj: BinaryIO, prefix: bytes) -> None:
+    def __init__(self, fileobj: BinaryIO, prefix: bytes, *, hashing: bool = True) -> None:
         super().__init__()
         self._f = fileobj
         self._prefix = prefix
         self.count = 0
         self.eof = False
         self.stable = False
+        self.hashing = hashing
         self._sha = hashlib.sha256()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()
 
     def _hash(self, data: memoryview) -> None:
+        if not self.hashing:
+            return
         if self._pool is None and len(data) < ASYNC_HASH_MIN:
             self._sha.update(data)
             return
@@ -172,9 +177,9 @@ class _HashingRaw(io.RawIOBase):
         while not self.eof:
             self.readinto(buf)
 
-    def hexdigest(self) -> str:
+    def hexdigest(self) -> str | None:
         self._settle()
-        return self._sha.hexdigest()
+        return self._sha.hexdigest() if self.hashing else None
 
     def close(self) -> None:
         self._settle()
@@ -212,6 +217,7 @@ class ByteStream:
     ``compression`` names the detected format (None for plain files).  The
     stream raises :class:`CorruptStream` when compressed data turns out to be
     damaged and :class:`DecompressionBombError` when a limit is exceeded.
+    ``sha256=False`` reads without hashing (:meth:`sha256` is then None).
     """
 
     def __init__(
@@ -220,6 +226,7 @@ class ByteStream:
         *,
         max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
         max_ratio: float | None = DEFAULT_MAX_RATIO,
+        sha256: bool = True,
     ) -> None:
         self.name, fileobj, self.size, self._owned, self._regular = _open_source(source)
         try:
@@ -228,7 +235,7 @@ class ByteStream:
             self._close_owned(fileobj)
             raise CaptureError(self.name, f"cannot read: {exc.strerror or exc}") from None
         self._fileobj = fileobj
-        self.raw = _HashingRaw(fileobj, head)
+        self.raw = _HashingRaw(fileobj, head, hashing=sha256)
         self.compression = detect_compression(head)
         self.max_decompressed = max_decompressed
         self.max_ratio = max_ratio
@@ -285,12 +292,15 @@ class ByteStream:
                 )
 
     def sha256(self) -> str | None:
-        """Digest of the stored bytes, once they have all been read (else None)."""
+        """Digest of the stored bytes, once they have all been read (else None).
+
+        Also None when the stream was opened with ``sha256=False``.
+        """
         return self.raw.hexdigest() if self.raw.eof else None
 
     def finish(self) -> None:
         """Hash the rest of a regular file after reading stopped early."""
-        if self._regular and not self.raw.eof:
+        if self._regular and not self.raw.eof and self.raw.hashing:
             with contextlib.suppress(OSError):
                 self.raw.drain()
         if self.size is None and self.raw.eof:

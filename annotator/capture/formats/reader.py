@@ -148,6 +148,7 @@ class CaptureReader:
         max_ratio: float | None = DEFAULT_MAX_RATIO,
         engine: str = "auto",
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        sha256: bool = True,
     ) -> None:
         if engine not in ENGINES:
             raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -176,7 +177,9 @@ class CaptureReader:
         self._first: int | None = None
         self._last: int | None = None
         self.partial: Partial | None = None
-        self._stream = ByteStream(source, max_decompressed=max_decompressed, max_ratio=max_ratio)
+        self._stream = ByteStream(
+            source, max_decompressed=max_decompressed, max_ratio=max_ratio, sha256=sha256
+        )
         self.name = self._stream.name
         try:
             self._walker = self._open_format()
@@ -403,12 +406,14 @@ def open_capture(
     max_ratio: float | None = DEFAULT_MAX_RATIO,
     engine: str = "auto",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    sha256: bool = True,
 ) -> CaptureReader:
     """Open a pcap or pcapng capture, plain or compressed; ``"-"`` is standard input.
 
     Raises :class:`~annotator.errors.CaptureError` when the source is missing,
     unreadable, empty, or not a capture; the limits guard against
     decompression bombs (see :mod:`annotator.capture.formats.compression`).
+    ``sha256=False`` skips hashing the stored bytes (``info.sha256`` stays None).
     """
     return CaptureReader(
         source,
@@ -416,4 +421,5 @@ def open_capture(
         max_ratio=max_ratio,
         engine=engine,
         chunk_bytes=chunk_bytes,
+        sha256=sha256,
     )
