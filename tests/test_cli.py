@@ -6,6 +6,7 @@ installed console script to prove there is no traceback and that stdin works.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -144,6 +145,30 @@ def test_reports_by_extension(tmp_path: Path) -> None:
     assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
     assert len(lines) == len(json.loads((tmp_path / "r.json").read_text())["flows"])
+
+
+def test_no_hash_skips_the_digest_and_keeps_every_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = hashlib.sha256(MIXED.read_bytes()).hexdigest()
+    assert main([str(MIXED), "--format", "json", "-o", str(tmp_path / "a.json")]) == 0
+    assert main([str(MIXED), "--no-hash", "-o", str(tmp_path / "b.json"),
+                 "-o", str(tmp_path / "b.md"), "-o", str(tmp_path / "b.html")]) == 0  # fmt: skip
+    hashed = json.loads((tmp_path / "a.json").read_text())
+    bare = json.loads((tmp_path / "b.json").read_text())
+    assert hashed["capture"]["sha256"] == digest
+    assert bare["capture"]["sha256"] is None
+    for key in ("flows", "findings", "accounting", "other_traffic", "partial", "registry"):
+        assert bare[key] == hashed[key], key
+    # The terminal summary and the ticket say so in words, not with a blank.
+    capsys.readouterr()
+    assert main([str(MIXED), "--no-hash", "--no-progress"]) == 0
+    shown = capsys.readouterr().out
+    assert "not computed" in shown and digest not in shown
+    markdown = (tmp_path / "b.md").read_text()
+    assert "| SHA-256 | not computed |" in markdown and digest not in markdown
+    page = (tmp_path / "b.html").read_text()
+    assert '<dt>SHA-256</dt><dd class="mono">not computed</dd>' in page
 
 
 def test_jsonl_to_stdout_is_one_object_per_flow(capsys: pytest.CaptureFixture[str]) -> None:

@@ -297,6 +297,8 @@ def build_view(
             {
                 "name": info.name,
                 "sha256": info.sha256,
+                # None after --no-hash, or for a stream whose reading stopped early
+                "sha256_text": info.sha256 or "not computed",
                 "size": info.size,
                 "size_text": human_bytes(info.size),
                 "format": info.format,

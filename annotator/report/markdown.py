@@ -41,7 +41,7 @@ def _header(view: ReportView) -> list[str]:
     if len(view.captures) == 1:
         cap = view.captures[0]
         rows.append(("Capture", md(cap["name"])))
-        rows.append(("SHA-256", md(cap["sha256"] or "-")))
+        rows.append(("SHA-256", md(cap["sha256_text"])))
         kind = cap["format"] + (f", {cap['compression']}" if cap["compression"] else "")
         rows.append(("Size / format", f"{cap['size_text']} ({_n(cap['size'])} bytes), {md(kind)}"))
     else:
@@ -191,7 +191,7 @@ def _rest(view: ReportView) -> list[str]:
                 cap["size_text"],
                 cap["first_seen"],
                 cap["last_seen"],
-                md(cap["sha256"] or "-"),
+                md(cap["sha256_text"]),
             )
             for cap in view.captures
         ]

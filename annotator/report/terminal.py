@@ -53,7 +53,7 @@ def _header(view: ReportView) -> Table:
         if cap["compression"]:
             name.append(f" ({cap['compression']})", style="dim")
         grid.add_row("Capture", name)
-        grid.add_row("SHA-256", _t(cap["sha256"]))
+        grid.add_row("SHA-256", _t(cap["sha256_text"]))
     grid.add_row("Packets", f"{view.packets:,}")
     grid.add_row("Time span", f"{view.first_seen} -> {view.last_seen} ({view.span})")
     reg = view.registry
