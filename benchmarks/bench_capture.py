@@ -5,7 +5,10 @@ and IPv6, VLAN tags, TCP and UDP with payloads, fragments; not committed,
 written to ``benchmarks/out/``), then times IN THE SAME RUN, each tool in its
 own fresh process so peak memory is its own:
 
-* ``read_flows`` -- file to :class:`~annotator.result.FlowTable`, one core;
+* ``read_flows`` -- file to :class:`~annotator.result.FlowTable`, one core,
+  hashing the file with SHA-256 as the reports need (the default);
+* ``read_flows_nohash`` -- the same with ``sha256=False`` (``--no-hash``):
+  the flow table alone, which is all the other tools compute;
 * a dpkt loop building the same bidirectional 5-tuple table;
 * scapy (``PcapReader``) on a slice of the file, extrapolated to the whole
   (said so in the output: scapy is far too slow for millions of packets);
@@ -67,11 +70,11 @@ def _key(proto, src, sport, dst, dport):
     return (proto, a, b) if a <= b else (proto, b, a)
 
 
-def run_read_flows(path: Path) -> dict:
+def run_read_flows(path: Path, sha256: bool = True) -> dict:
     from annotator.flows import read_flows
 
     base = _rss_mb()
-    table = read_flows(path)
+    table = read_flows(path, sha256=sha256)
     acc = table.accounting
     return {"packets": acc["packets_total"], "flows": acc["flows"], "rss_before_mb": base}
 
@@ -158,7 +161,7 @@ def child(tool: str, path: Path, limit: int) -> None:
     also the bundled registry and its port table; the compiled record walk,
     C or else numba's cached kernel, loads on the first read, inside the clock).
     """
-    if tool == "read_flows":
+    if tool.startswith("read_flows"):
         import annotator.capture.decode
         import annotator.capture.formats
         import annotator.flows  # noqa: F401
@@ -168,8 +171,8 @@ def child(tool: str, path: Path, limit: int) -> None:
     elif tool in ("dpkt", "scapy", "nfstream"):
         __import__({"dpkt": "dpkt", "scapy": "scapy.all", "nfstream": "nfstream"}[tool])
     wall, cpu = time.perf_counter(), _cpu()
-    if tool == "read_flows":
-        out = run_read_flows(path)
+    if tool.startswith("read_flows"):
+        out = run_read_flows(path, sha256=tool == "read_flows")
     elif tool == "dpkt":
         out = run_dpkt(path)
     elif tool == "scapy":
@@ -213,7 +216,9 @@ def main() -> None:
     parser.add_argument("--packets", type=int, default=5_000_000)
     parser.add_argument("--flows", type=int, default=None, help="default: packets / 100")
     parser.add_argument("--scapy-slice", type=int, default=50_000)
-    parser.add_argument("--tools", default="read_flows,dpkt,scapy,nfstream,tshark")
+    parser.add_argument(
+        "--tools", default="read_flows,read_flows_nohash,dpkt,scapy,nfstream,tshark"
+    )
     parser.add_argument(
         "--cpus",
         default="one",
@@ -263,17 +268,23 @@ def main() -> None:
         note = ""
         if tool == "scapy":
             note = f"  (on the first {res['packets']:,} packets, extrapolated)"
-        print(f"  {tool:10s} {res['packets'] / res['wall'] / 1e6:6.3f} Mpps wall "
+        print(f"  {tool:17s} {res['packets'] / res['wall'] / 1e6:6.3f} Mpps wall "
               f"{res['packets'] / max(res['cpu'], 1e-9) / 1e6:6.3f} Mpps cpu  "
               f"{res['wall']:7.1f} s  flows {res.get('flows', 0):>9,}  "
               f"peak RSS {res['rss_mb']:6.0f} MB{note}")  # fmt: skip
     base = results.get("read_flows")
     if base:
         rate = base["packets"] / base["wall"]
-        print("ratios (read_flows packets/s over each tool's, wall time):")
+        nohash = results.get("read_flows_nohash")
+        print("ratios (read_flows packets/s over each tool's, wall time; "
+              "in brackets read_flows_nohash's):")  # fmt: skip
         for tool, res in results.items():
-            if tool != "read_flows":
-                print(f"  vs {tool:10s} {rate / (res['packets'] / res['wall']):6.1f}x")
+            if not tool.startswith("read_flows"):
+                theirs = res["packets"] / res["wall"]
+                text = f"  vs {tool:10s} {rate / theirs:6.1f}x"
+                if nohash:
+                    text += f"  ({nohash['packets'] / nohash['wall'] / theirs:.1f}x)"
+                print(text)
         res_small = measure("read_flows", small, cpus=cpus)
         if res_small:
             print(f"read_flows peak RSS: {base['rss_mb']:.0f} MB on {base['packets']:,} packets, "

@@ -17,12 +17,15 @@ its peak RSS, wall time is measured around it):
     annotated as one capture with ``--jobs 1`` and ``--jobs N``; prints each
     median wall time over ``--repeat`` runs, alternating the two, and the
     ratio.  The outputs (JSON) are compared: they must be identical.
+    ``--no-hash`` passes ``--no-hash`` to ``annotate`` (no SHA-256 of each
+    file: one process then keeps one core busy, not one and a quarter).
 
 Run by hand (targets live here, never in the test suite)::
 
     .venv/bin/python benchmarks/bench_scale.py memory --packets 5000000 20000000 --flows 50000
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --jobs 2
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --compress gzip
+    .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --no-hash
 """
 
 from __future__ import annotations
@@ -128,11 +131,19 @@ def compress(parts: list[Path], how: str) -> list[Path]:
 
 
 def bench_jobs(
-    packets: int, flows: int | None, files: int, jobs: int, repeat: int, how: str
+    packets: int,
+    flows: int | None,
+    files: int,
+    jobs: int,
+    repeat: int,
+    how: str,
+    no_hash: bool = False,
 ) -> None:
     parts = split_pcap(capture(packets, flows), files, OUT / f"set-{packets}-{files}")
     parts = compress(parts, how)
     base = [str(ANNOTATE), *map(str, parts), "--no-progress", "--format", "json"]
+    if no_hash:
+        base.append("--no-hash")
     runs: dict[int, list[float]] = {1: [], jobs: []}
     digests: dict[int, set[str]] = {1: set(), jobs: set()}
     for _ in range(repeat):
@@ -144,6 +155,7 @@ def bench_jobs(
             digests[n].add(hashlib.sha256(body).hexdigest())
             print(f"jobs {n}: {wall:.2f} s, peak {peak:.0f} MB", flush=True)
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
+    how += ", --no-hash" if no_hash else ""
     print(f"{len(parts)} files ({how}), {packets:,} packets: jobs 1 median {one:.2f} s, "
           f"jobs {jobs} median {many:.2f} s, speed-up {one / many:.2f}x")  # fmt: skip
     same = digests[1] == digests[jobs] and len(digests[1]) == 1
@@ -163,11 +175,15 @@ def main() -> None:
     job.add_argument("--jobs", type=int, default=2)
     job.add_argument("--repeat", type=int, default=3)
     job.add_argument("--compress", choices=("none", "zstd", "gzip"), default="none")
+    job.add_argument("--no-hash", action="store_true", help="pass --no-hash to annotate")
     args = parser.parse_args()
     if args.case == "memory":
         bench_memory(args.packets, args.flows)
     else:
-        bench_jobs(args.packets, args.flows, args.files, args.jobs, args.repeat, args.compress)
+        bench_jobs(
+            args.packets, args.flows, args.files, args.jobs, args.repeat, args.compress,
+            args.no_hash,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":
