@@ -8,6 +8,13 @@ in a plain ``.npz`` file (``allow_pickle=False``: numbers and UTF-8 bytes only,
 so a tampered file can give wrong data at worst, never run code); later runs
 load it in a few milliseconds.
 
+The copy also holds each slot's "has a current assignment" mask, so a load
+gives the port test that deciding flow direction needs without the text
+cells: each text column is decoded and checked at load (a damaged copy still
+falls back to the parse) but cut into its ~14,000 cells only when the join
+columns or the records are first asked for.  ``read_flows`` never asks, and
+saves the ~20 MB those Python strings take.
+
 Invalidation is by content: the file name carries a hash of the snapshot's
 bytes, its metadata and :data:`FORMAT`, so a new package version or a changed
 snapshot never reads an old copy.  Any problem reading or writing the copy
@@ -29,13 +36,15 @@ from annotator.registry._columns import FIELDS, RecordColumns
 from annotator.registry.model import Registry, RegistryMeta
 
 #: Bump when what is stored, or how the parse turns text into columns, changes.
-FORMAT = 1
+FORMAT = 2
 #: Separator of the cells of a text column stored as one UTF-8 string.
 _SEP = "\x1f"
 _INTS = ("port_lo", "port_hi", "order")
 _BOOLS = ("historic", "deassigned", "discouraged", "widely_used")
 _OPTIONAL_TEXT = ("deassigned_date",)
 _TEXTS = tuple(f for f in FIELDS if f not in _INTS + _BOOLS + _OPTIONAL_TEXT)
+#: The dtype each number column is saved with (a copy with others is not used).
+_STORED = {**dict.fromkeys(_INTS, np.dtype(np.int64)), **dict.fromkeys(_BOOLS, np.dtype(bool))}
 
 
 def cache_file(folder: Path, snapshot: bytes, info: bytes) -> Path:
@@ -50,35 +59,43 @@ def load(path: Path) -> Registry | None:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         n = int(arrays["n"][0])
-        columns: dict[str, list] = {}
-        for name in _TEXTS:
-            columns[name] = _split(arrays[name], n)
-        for name in _OPTIONAL_TEXT:
-            text, present = _split(arrays[name], n), arrays[f"{name}_present"].tolist()
-            columns[name] = [t if p else None for t, p in zip(text, present, strict=True)]
-        for name in _INTS:
-            if arrays[name].dtype != np.int64:
+        texts = {name: _text(arrays[name], n) for name in _TEXTS + _OPTIONAL_TEXT}
+        present = arrays[f"{_OPTIONAL_TEXT[0]}_present"]
+        for name in _INTS + _BOOLS:
+            if len(arrays[name]) != n or arrays[name].dtype != _STORED[name]:
                 return None
-            values = arrays[name].tolist()
-            columns[name] = values if name == "order" else [v if v >= 0 else None for v in values]
-        for name in _BOOLS:
-            columns[name] = arrays[name].astype(bool).tolist()
         meta_doc = json.loads(arrays["meta"].tobytes().decode("utf-8"))
         table, members, offsets = arrays["table"], arrays["members"], arrays["offsets"]
+        current = arrays["current"]
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
         return None
-    if any(len(columns[name]) != n for name in FIELDS) or table.shape != (4, 65536):
+    if table.shape != (4, 65536) or len(present) != n or len(current) != len(offsets):
         return None
+    if current.dtype != bool or current[-1]:
+        return None
+
+    def columns() -> RecordColumns:
+        cells: dict[str, list] = {name: texts[name].split(_SEP) for name in _TEXTS}
+        for name in _OPTIONAL_TEXT:
+            split = texts[name].split(_SEP)
+            cells[name] = [t if p else None for t, p in zip(split, present.tolist(), strict=True)]
+        for name in _INTS:
+            values = arrays[name].tolist()
+            cells[name] = values if name == "order" else [v if v >= 0 else None for v in values]
+        for name in _BOOLS:
+            cells[name] = arrays[name].tolist()
+        return RecordColumns(**cells)
+
     meta = RegistryMeta(format=meta_doc["format"], skipped_rows=meta_doc["skipped_rows"])
     meta.skipped_reasons = list(meta_doc["skipped_reasons"])
-    registry = Registry.from_columns(RecordColumns(**columns), meta)
-    registry._adopt_table(table.astype(np.int32), members.astype(np.int64), offsets)
+    registry = Registry.from_column_loader(n, columns, meta)
+    registry._adopt_table(table.astype(np.int32), members.astype(np.int64), offsets, current)
     return registry
 
 
 def store(path: Path, registry: Registry) -> None:
     """Save ``registry`` (column-wise loaded) at ``path``; silently skip when impossible."""
-    cols = registry._columns
+    cols = registry._column_data()
     if cols is None:
         return
     arrays: dict[str, np.ndarray] = {"n": np.array([len(cols)], dtype=np.int64)}
@@ -105,6 +122,9 @@ def store(path: Path, registry: Registry) -> None:
     assert registry._slot_members is not None and registry._slot_offsets is not None
     arrays["members"] = registry._slot_members
     arrays["offsets"] = registry._slot_offsets
+    registry.assigned_mask(np.zeros(1, np.uint16), np.zeros(1, np.uint8))  # sets the mask
+    assert registry._current is not None
+    arrays["current"] = registry._current
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix="snapshot-", suffix=".part")
@@ -122,11 +142,11 @@ def store(path: Path, registry: Registry) -> None:
         return  # a read-only or unusable cache folder: the next run parses again
 
 
-def _split(data: np.ndarray, n: int) -> list[str]:
-    """The ``n`` cells of a text column stored as one separated UTF-8 string."""
+def _text(data: np.ndarray, n: int) -> str:
+    """A text column stored as one separated UTF-8 string, checked to hold ``n`` cells."""
     if data.dtype != np.uint8:
         raise ValueError("text column is not bytes")
-    cells = data.tobytes().decode("utf-8").split(_SEP)
-    if len(cells) != n:
+    text = data.tobytes().decode("utf-8")
+    if text.count(_SEP) != n - 1:
         raise ValueError("text column has the wrong length")
-    return cells
+    return text

@@ -31,7 +31,7 @@ since annotating a capture needs only the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +204,9 @@ class Registry:
     ) -> None:
         self._records: tuple[Record, ...] | None = tuple(records)
         self._columns: RecordColumns | None = None
+        # Columns still to be made (a saved copy's texts are split on first
+        # use): ``(how many records, function giving the columns)``.
+        self._pending: tuple[int, Callable[[], RecordColumns]] | None = None
         self.meta = meta if meta is not None else RegistryMeta()
         self.people: dict[str, Person] = dict(people or {})
         self._table: np.ndarray | None = None
@@ -226,17 +229,50 @@ class Registry:
         registry._columns = columns
         return registry
 
+    @classmethod
+    def from_column_loader(
+        cls, n: int, load: Callable[[], RecordColumns], meta: RegistryMeta | None = None
+    ) -> Registry:
+        """A registry of ``n`` records whose columns ``load`` makes when first needed.
+
+        For a saved copy with its slot table (see ``_adopt_table``): the port
+        test that deciding flow direction needs then never makes the ~20 MB
+        of text cells that only the join columns and the records use.
+        """
+        registry = cls((), meta)
+        registry._records = None
+        registry._pending = (n, load)
+        return registry
+
+    def _column_data(self) -> RecordColumns | None:
+        """The record columns, made now if they were pending; None for a record-built registry."""
+        if self._columns is None and self._pending is not None:
+            self._columns = self._pending[1]()
+            self._pending = None
+        return self._columns
+
+    def _table_columns(self) -> RecordColumns:
+        """Columns to build tables from: the registry's own, or its records' (made once)."""
+        from annotator.registry._columns import RecordColumns
+
+        columns = self._column_data()
+        return columns if columns is not None else RecordColumns.from_records(self.records)
+
     @property
     def records(self) -> tuple[Record, ...]:
         """Every record, in registry order."""
         if self._records is None:
-            assert self._columns is not None
-            self._records = self._columns.records()
+            columns = self._column_data()
+            assert columns is not None
+            self._records = columns.records()
         return self._records
 
     def __len__(self) -> int:
-        if self._records is None and self._columns is not None:
-            return len(self._columns)
+        if self._records is None:
+            if self._pending is not None:
+                return self._pending[0]
+            if self._columns is not None:
+                return len(self._columns)
         return len(self.records)
 
     def __iter__(self) -> Iterator[Record]:
@@ -293,7 +329,13 @@ class Registry:
     def slots(self) -> pd.DataFrame:
         """One row per slot (index = slot id): the join columns for that set of records."""
         if self._slots is None:
-            self._build()
+            if self._table is not None and self._slot_members is not None:
+                from annotator.registry._table import slot_frame
+
+                columns = self._table_columns()
+                self._slots = slot_frame(columns, self._slot_members, self._slot_offsets)
+            else:
+                self._build()
         assert self._slots is not None
         return self._slots
 
@@ -326,26 +368,31 @@ class Registry:
         return port_class(ports)
 
     def _build(self) -> None:
-        from annotator.registry._columns import RecordColumns
         from annotator.registry._table import build_table
 
-        columns = self._columns
-        if columns is None:
-            columns = RecordColumns.from_records(self.records)
+        columns = self._table_columns()
         self._table, self._slot_members, self._slot_offsets, self._slots = build_table(columns)
         self._set_current()
 
-    def _adopt_table(self, table: np.ndarray, members: np.ndarray, offsets: np.ndarray) -> None:
-        """Take a slot table saved from an earlier build; only the slot columns are rebuilt."""
-        from annotator.registry._columns import RecordColumns
-        from annotator.registry._table import slot_frame
+    def _adopt_table(
+        self,
+        table: np.ndarray,
+        members: np.ndarray,
+        offsets: np.ndarray,
+        current: np.ndarray | None = None,
+    ) -> None:
+        """Take a slot table saved from an earlier build.
 
-        columns = self._columns
-        if columns is None:
-            columns = RecordColumns.from_records(self.records)
+        With its ``current`` mask (one bool per slot plus a final False, as
+        :meth:`assigned_mask` indexes it) the join columns are made only when
+        first asked for; without, now.
+        """
         self._table, self._slot_members, self._slot_offsets = table, members, offsets
-        self._slots = slot_frame(columns, members, offsets)
-        self._set_current()
+        if current is None:
+            self.slots  # noqa: B018 - built now, to derive the mask below
+            self._set_current()
+        else:
+            self._current = current
 
     def _set_current(self) -> None:
         assert self._slots is not None

@@ -28,7 +28,7 @@ def _fresh_default():
 
 def _assert_same(parsed, cached) -> None:
     for name in FIELDS:
-        assert getattr(cached._columns, name) == getattr(parsed._columns, name), name
+        assert getattr(cached._column_data(), name) == getattr(parsed._column_data(), name), name
     assert (cached.table == parsed.table).all()
     pd.testing.assert_frame_equal(cached.slots, parsed.slots)
     assert cached.meta == parsed.meta
@@ -94,3 +94,40 @@ def test_copies_of_other_snapshots_are_removed_when_a_new_one_is_saved() -> None
     _fresh_default()
     assert [p.name for p in _saved_copies()] != [older.name]
     assert not older.exists() and len(_saved_copies()) == 1
+
+
+def test_the_port_test_from_the_copy_makes_no_text_cells() -> None:
+    """Deciding flow direction (``assigned_mask``) needs no text: read_flows stays light."""
+    import numpy as np
+
+    parsed = _fresh_default()
+    cached = _fresh_default()
+    ports = np.arange(65536, dtype=np.int64)
+    for code in range(4):
+        codes = np.full(len(ports), code, dtype=np.uint8)
+        assert (cached.assigned_mask(ports, codes) == parsed.assigned_mask(ports, codes)).all()
+    assert len(cached) == len(parsed) > 10_000
+    assert cached._columns is None  # still pending: no cell was cut
+    # The first use of the join columns makes them, the same as the parse's.
+    pd.testing.assert_frame_equal(cached.slots, parsed.slots)
+    assert cached._columns is not None and cached.records == parsed.records
+
+
+@pytest.mark.parametrize("damage", ["mask", "cells"])
+def test_a_copy_with_a_wrong_mask_or_cell_count_is_not_used(damage: str) -> None:
+    import numpy as np
+
+    parsed = _fresh_default()
+    (saved,) = _saved_copies()
+    with np.load(saved, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    if damage == "mask":
+        arrays["current"] = arrays["current"][:-1]
+    else:
+        arrays["service"] = np.append(arrays["service"], np.frombuffer(b"\x1fx", np.uint8))
+    with saved.open("wb") as out:
+        np.savez(out, **arrays)
+    damaged = saved.read_bytes()
+    again = _fresh_default()
+    _assert_same(parsed, again)
+    assert saved.read_bytes() != damaged  # parsed again and a good copy saved
