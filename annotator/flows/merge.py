@@ -185,9 +185,14 @@ class SetMerger:
             self.fragments.popitem(last=False)
 
     def result(self) -> tuple[Flows, list[Any]]:
-        """Every flow of the set, and the evidence list their ``ev`` indexes."""
+        """Every flow of the set, and the evidence list their ``ev`` indexes.
+
+        The merger lets go of its flows (so the caller's table is their only
+        copy): call it once, after the last part.
+        """
         tail = self.open if self.open is not None else empty_flows()
-        return concat([*self.final, tail]), self.evidence
+        final, self.final, self.open = self.final, [], None
+        return concat([*final, tail]), self.evidence
 
 
 def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carry) -> None:

@@ -31,7 +31,7 @@ from annotator.flows.early import Fingerprinter, client_sides, run_fingerprinter
 from annotator.flows.flowcols import Flows, take
 from annotator.flows.keys import unpack_small
 from annotator.flows.merge import FilePart, SetMerger, order_parts
-from annotator.flows.table import build_frame
+from annotator.flows.table import build_frame, text_array
 from annotator.result import FileTiming, FlowTable
 
 #: Default first-payload limits (bytes).  2,048 client-to-server holds a whole
@@ -105,8 +105,14 @@ def finish_flows(
     payload side is trimmed to its own limit.  ``names`` are the capture
     names by file index.
     """
-    flows, sides, _ = _finish(agg.finish(), [], names, registry, (payload_c2s, payload_s2c), None)
+    limits = (payload_c2s, payload_s2c)
+    flows, sides, _ = _finish(_table_order(agg.finish()), [], names, registry, limits, None)
     return flows, sides[0], sides[1]
+
+
+def _table_order(cols: Flows) -> Flows:
+    """The flow records in table order: first timestamp, then file, then first frame."""
+    return take(cols, np.lexsort((cols["first_frame"], cols["file"], cols["first_ts"])))
 
 
 def _finish(
@@ -117,26 +123,31 @@ def _finish(
     limits: tuple[int, int],
     fingerprint: Fingerprinter | None,
 ) -> tuple[pd.DataFrame, list[np.ndarray] | None, np.ndarray | None]:
-    """Merged flow records into the user's table, with payload or evidence.
+    """Merged flow records, in table order, into the user's table, with payload or evidence.
 
     Without a fingerprinter, returns the payload arrays (client-to-server,
     server-to-client) aligned with the rows; with one, the flows whose bytes
     were not fingerprinted while reading are fingerprinted now, and the
     evidence array (one result or None per row) is returned instead.
+    Without a fingerprinter, ``cols`` gives up its payload columns.
     """
-    cols = take(cols, np.lexsort((cols["first_frame"], cols["file"], cols["first_ts"])))
     proto, a_port, b_port = unpack_small(cols["small"])
     client_is_a, basis = decide(proto, a_port, b_port, cols["hs_dir"], cols["first_fwd"], registry)
     flows = build_frame(cols, client_is_a, basis, names)
     if fingerprint is None:
         sides = []
-        for client_side, limit in zip((True, False), limits, strict=True):
+        for client_side in (True, False):
             from_a = client_is_a == client_side
-            data = np.where(from_a, cols["pay_ab"], cols["pay_ba"])
-            lengths = np.where(from_a, cols["pay_len_ab"], cols["pay_len_ba"])
-            for i in np.flatnonzero(lengths > limit):
+            sides.append(np.where(from_a, cols["pay_ab"], cols["pay_ba"]))
+        # Taken out of ``cols``: a server side longer than its limit (kept
+        # long while its direction was unknown) is then freed as it is cut,
+        # instead of living beside its cut copy until the end.
+        lengths = [np.where(client_is_a == c, cols["pay_len_ab"], cols["pay_len_ba"])
+                   for c in (True, False)]  # fmt: skip
+        del cols["pay_ab"], cols["pay_ba"]
+        for data, length, limit in zip(sides, lengths, limits, strict=True):
+            for i in np.flatnonzero(length > limit):
                 data[i] = data[i][:limit]
-            sides.append(data)
         return flows, sides, None
     found = np.full(len(flows), None, dtype=object)
     ev = cols["ev"]
@@ -306,6 +317,7 @@ def set_table(
 ) -> FlowTable:
     """The set's :class:`FlowTable` from a merger fed ``parts`` (in file order)."""
     cols, evidence = merger.result()
+    cols = _table_order(cols)  # the merger has let go: the unsorted copy is freed here
     names = [p.name for p in parts]
     flows, sides, found = _finish(cols, evidence, names, registry, limits, fingerprint)
     other, other_bytes, undecodable, counts = Counter(), Counter(), Counter(), Counter()
@@ -316,7 +328,7 @@ def set_table(
         counts.update(p.counts)
     other_table = pd.DataFrame(
         {
-            "protocol": pd.array(list(other), dtype="str"),
+            "protocol": text_array(list(other)),
             "packets": np.array([other[k] for k in other], dtype=np.int64),
             "bytes": np.array([other_bytes[k] for k in other], dtype=np.int64),
         }
