@@ -33,9 +33,12 @@ _STATE: dict[str, Any] = {}  # set in each worker by _init
 WARM_MIN_BYTES = 32 * 1024 * 1024
 
 
-def _init(options: dict[str, Any], counters: Any) -> None:
+def _init(options: dict[str, Any], counters: Any, workers: int) -> None:
+    from annotator.capture.formats.compression import share_cpus
+
     _STATE["options"] = options
     _STATE["counters"] = counters
+    share_cpus(workers)  # no SHA-256 helper threads when the workers fill the CPUs
 
 
 def _read(index: int, source: Any, boundary: bool) -> FilePart:
@@ -86,7 +89,7 @@ def read_parts_parallel(
         order = sorted(range(len(sources)), key=lambda i: -sizes[i])
     workers = min(jobs, len(sources))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                             initargs=(options, counters)) as pool:  # fmt: skip
+                             initargs=(options, counters, workers)) as pool:  # fmt: skip
         pending = {pool.submit(_read, i, sources[i], boundaries[i]): i for i in order}
         try:
             while pending:

@@ -10,13 +10,15 @@ of those buffers must still be the file's.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import subprocess
 import sys
+import threading
 
 import pytest
 
-from annotator.capture.formats import open_capture
+from annotator.capture.formats import compression, open_capture
 from annotator.capture.formats import writers as w
 from annotator.capture.formats.reader import available_engines
 from annotator.capture.formats.writers import Record
@@ -48,6 +50,49 @@ def test_kept_batches_keep_their_bytes_and_the_hash_is_the_files(tmp_path, engin
     assert len(kept) > 50
     assert got == data
     assert info.sha256 == hashlib.sha256(blob).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("cpus", "readers", "threaded"), [(2, 1, True), (1, 1, False), (2, 2, False), (4, 2, True)]
+)
+def test_the_hash_helper_thread_runs_only_with_a_cpu_to_spare(
+    tmp_path, monkeypatch, cpus, readers, threaded
+):
+    monkeypatch.setattr(compression, "_usable_cpus", lambda: cpus)
+    monkeypatch.setattr(compression, "_READERS", [readers])
+    data = _frames(4000, 1500)  # 6 MB, read in 1 MiB pieces
+    blob = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(data)])
+    path = tmp_path / "big.pcap"
+    path.write_bytes(blob)
+    names: set[str] = set()
+    with open_capture(path) as reader:
+        for _ in reader.batches():
+            names |= {t.name for t in threading.enumerate()}
+        info = reader.info
+    assert any(name.startswith("sha256") for name in names) is threaded
+    assert info.sha256 == hashlib.sha256(blob).hexdigest()
+
+
+def test_a_process_confined_to_one_cpu_hashes_without_a_helper_thread(tmp_path):
+    blob = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(_frames(4000, 1500))])
+    path = tmp_path / "big.pcap"
+    path.write_bytes(blob)
+    code = (
+        "import sys, threading\n"
+        "from annotator.capture.formats import compression, open_capture\n"
+        "names = set()\n"
+        "with open_capture(sys.argv[1]) as r:\n"
+        "    for _ in r.batches():\n"
+        "        names |= {t.name for t in threading.enumerate()}\n"
+        "print(compression._usable_cpus(), any(n.startswith('sha256') for n in names),"
+        " r.info.sha256)\n"
+    )
+    one = {min(os.sched_getaffinity(0))}
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, one),
+    )  # fmt: skip
+    assert run.stdout.split() == ["1", "False", hashlib.sha256(blob).hexdigest()]
 
 
 def test_a_streaming_read_reuses_its_buffers_and_gives_the_same_records(tmp_path):
