@@ -108,6 +108,10 @@ def _human(n: float) -> str:
 
 
 ASYNC_HASH_MIN = 1 << 20  # reads at least this large are hashed on the helper thread
+# Hash jobs queued before the reader waits.  Each pending job keeps its read
+# buffer alive (no copy), so this bounds how many old buffers the helper
+# thread can pin: 4 jobs of 1 MiB still let hashing overlap the walk.
+_MAX_PENDING = 4
 _READERS = [1]  # capture readers running at once on this machine's CPUs (see share_cpus)
 
 
@@ -118,10 +122,6 @@ def share_cpus(readers: int) -> None:
     CPUs than there are readers; ``--jobs`` workers call this.
     """
     _READERS[0] = max(1, int(readers))
-# Hash jobs queued before the reader waits.  Each pending job keeps its read
-# buffer alive (no copy), so this bounds how many old buffers the helper
-# thread can pin: 4 jobs of 1 MiB still let hashing overlap the walk.
-_MAX_PENDING = 4
 
 
 class _HashingRaw(io.RawIOBase):
