@@ -200,23 +200,26 @@ def read_part(
     )
     other, other_bytes, undecodable, counts = Counter(), Counter(), Counter(), Counter()
     first_ts = None
-    decoder = Decoder(keep_orphans=boundary)
+    # Later fragments ahead of their first fragment wait one batch for it.
+    decoder = Decoder(keep_orphans=boundary, hold_orphans=True)
     limits = {} if bomb_guard else {"max_decompressed": None, "max_ratio": None}
+
+    def fold(batch: PacketBatch) -> None:
+        counts["in_flows"] += int((batch["kind"] == KIND_FLOW).sum())
+        counts["other"] += _count(other, batch, KIND_OTHER, other_bytes)
+        counts["undecodable"] += _count(undecodable, batch, KIND_UNDECODABLE, None)
+        agg.add(batch)
+        counts["total"] += len(batch)
+
     with open_capture(source, sha256=sha256, **limits) as reader:
         for records in reader.batches():
-            batch = decoder.decode(records)
-            if len(batch) == 0:
-                continue
-            if first_ts is None:
-                first_ts = int(batch["ts_ns"][0])
-            counts["in_flows"] += int((batch["kind"] == KIND_FLOW).sum())
-            counts["other"] += _count(other, batch, KIND_OTHER, other_bytes)
-            counts["undecodable"] += _count(undecodable, batch, KIND_UNDECODABLE, None)
-            agg.add(batch)
-            counts["total"] += len(batch)
+            if first_ts is None and len(records):
+                first_ts = int(records.ts_ns[0])
+            fold(decoder.decode(records))
             if progress is not None:
                 progress(counts["total"], reader.bytes_read)
-            records = batch = None  # release the read buffer before the next fill
+            records = None  # release the read buffer before the next fill
+        fold(decoder.flush())
         info, partial = reader.info, reader.partial
     return FilePart(
         name=_source_name(source),

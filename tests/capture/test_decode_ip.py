@@ -139,6 +139,44 @@ def test_fragments_across_batches_and_reversed_addresses_do_not_match():
     assert label(batch, 1) == "IPv4 fragment, first fragment not seen"
 
 
+def _reversed_datagram(ident: int, sport: int = 7) -> tuple[bytes, bytes]:
+    """(later, first) fragments of one UDP datagram, in the order some senders emit them."""
+    body = udp(sport, 9, b"r" * 40)
+    first = ethernet(ipv4(A, B, 17, body[:24], ident=ident, more_fragments=True))
+    later = ethernet(ipv4(A, B, 17, body[24:], ident=ident, fragment_offset=24))
+    return later, first
+
+
+def test_held_later_fragment_joins_its_first_fragment_from_the_next_batch():
+    later, first = _reversed_datagram(5)
+    decoder = Decoder(hold_orphans=True, keep_orphans=True)
+    one = decoder.decode(record_batch([later], 1, ts_ns=[10]))
+    assert len(one) == 0  # held back, not labelled yet
+    two = decoder.decode(record_batch([first], 1, ts_ns=[20], first_frame=2))
+    assert two["frame"].tolist() == [1, 2]  # the held row comes first, in capture order
+    assert two["kind"].tolist() == [KIND_FLOW, KIND_FLOW]
+    assert two["sport"].tolist() == [7, 7] and two["dport"].tolist() == [9, 9]
+    assert two["ts_ns"].tolist() == [10, 20] and two["payload_len"].tolist()[0] == 0
+    assert decoder.orphans == [] and len(decoder.flush()) == 0
+
+
+def test_held_later_fragment_without_its_first_is_other_traffic_one_batch_later():
+    later, _ = _reversed_datagram(6)
+    decoder = Decoder(hold_orphans=True, keep_orphans=True)
+    assert len(decoder.decode(record_batch([later], 1))) == 0
+    other = ethernet(ipv4(A, B, 1, bytes(16)))
+    two = decoder.decode(record_batch([other], 1, first_frame=2))
+    assert two["frame"].tolist() == [1, 2]
+    assert label(two, 0) == "IPv4 fragment, first fragment not seen"
+    assert len(decoder.orphans) == 1 and decoder.orphans[0]["frag_id"].tolist() == [6]
+    # One still held at the end comes out of flush, named the same way.
+    decoder.decode(record_batch([_reversed_datagram(8)[0]], 1, first_frame=3))
+    last = decoder.flush()
+    assert last["frame"].tolist() == [3]
+    assert label(last, 0) == "IPv4 fragment, first fragment not seen"
+    assert len(decoder.orphans) == 2 and len(decoder.flush()) == 0
+
+
 def test_later_fragment_of_a_non_transport_protocol_keeps_its_name():
     frag = ethernet(ipv4(A, B, 1, bytes(32), ident=3, fragment_offset=1480))
     assert label(decode([frag])) == "ICMP"

@@ -268,11 +268,12 @@ def test_handshakeless_tcp_across_the_boundary_by_ports(tmp_path, jobs):
 
 LABELED = Path(__file__).resolve().parents[3] / "shared" / "captures" / "labeled" / "pcap"
 NOT_EQUAL = {
-    # Later IP fragments arrive before their first fragment; they are matched
-    # only within one read batch, so a file boundary between them changes the
-    # result (documented limitation).
+    # Later IP fragments arrive before their first fragment, which may lie in
+    # a later file; they wait for it one read batch within their own file
+    # only, so a file boundary between them changes the result (documented
+    # limitation).
     "ip_fragmented_garbage.pcap": pytest.mark.skip(
-        reason="later fragments before their first fragment are matched only within one batch"
+        reason="later fragments ahead of their first fragment are not carried into the next file"
     ),
     # Timestamps go back 19 hours across a cut: the files are read in the
     # order part2, part0, part1, part3, and the UDP flow 40282<->7500 (frame

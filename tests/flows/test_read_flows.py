@@ -137,6 +137,46 @@ def test_sha256_of_each_file_or_none_with_the_same_flows(tmp_path, jobs):
     assert [c.size for c in bare.captures] == [a.stat().st_size, b.stat().st_size]
 
 
+def _reverse_fragmented(count: int, filler: int) -> list[bytes]:
+    """``count`` UDP datagrams in four fragments each, sent last fragment first."""
+    from tests.capture import craft
+
+    frames = [craft.ethernet(craft.ipv4("10.0.0.9", "10.0.0.1", 1, bytes(8)))] * filler
+    for ident in range(count):
+        body = craft.udp(40000 + ident % 50, 53, bytes([ident % 256]) * 5912)
+        pieces = [
+            craft.ethernet(craft.ipv4("10.0.0.1", "10.0.0.2", 17, body[off : off + 1480],
+                                      ident=ident, fragment_offset=off,
+                                      more_fragments=off + 1480 < len(body)))
+            for off in range(0, len(body), 1480)
+        ]  # fmt: skip
+        frames += pieces[::-1]
+    return frames
+
+
+def test_later_fragments_ahead_of_their_first_across_read_batches(tmp_path):
+    """Reverse-order fragments still meet their first fragment when a batch ends between them."""
+    from annotator.capture.formats import open_capture
+    from tests.capture import craft
+
+    for filler in range(4):  # shift the frames until a batch ends inside a datagram
+        path = craft.write_pcap(tmp_path / f"rev{filler}.pcap", _reverse_fragmented(1500, filler))
+        with open_capture(path) as reader:
+            ends = [int(b.frame[-1]) for b in reader.batches()]
+        cut = [e for e in ends[:-1] if (e - filler) % 4 != 0]  # not after a datagram's last
+        if cut:
+            break
+    assert cut, "no batch boundary inside a datagram: the test would prove nothing"
+    table = read_flows(path, registry=FakeRegistry(set()))
+    acc = table.accounting
+    assert acc["packets_other"] == filler and acc["packets_undecodable"] == 0
+    assert acc["packets_in_flows"] == 1500 * 4 == table.flows.packets.sum()
+    # Each datagram is one flow (its 5-tuple recurs after the UDP idle timeout)
+    # holding all four of its fragments.
+    assert table.flows.packets.tolist() == [4] * 1500
+    assert set(table.flows.server_port) == {53}
+
+
 def test_truncated_capture_gives_a_partial_result(tmp_path):
     path = tmp_path / "cut.pcap"
     wrpcap(str(path), conversation())

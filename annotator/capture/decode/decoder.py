@@ -51,10 +51,22 @@ class Decoder:
     Keep one decoder per read: it holds the label vocabulary (so a label index
     means the same in every batch) and the first-fragment table (so fragments
     split across batches still find their flow).
+
+    With ``hold_orphans``, a later fragment whose first fragment has not been
+    seen yet is held back for one batch instead of being labelled at once:
+    senders emit fragments in reverse order too, so its first fragment may
+    open the next batch.  It comes out at the head of the next batch's
+    columns (in its flow, or as other traffic when its first fragment did not
+    come), and the caller must call :meth:`flush` after the last batch for
+    the ones still held -- else they would be lost to the accounting.
     """
 
     def __init__(
-        self, fragment_capacity: int = DEFAULT_CAPACITY, *, keep_orphans: bool = False
+        self,
+        fragment_capacity: int = DEFAULT_CAPACITY,
+        *,
+        keep_orphans: bool = False,
+        hold_orphans: bool = False,
     ) -> None:
         self._vocab = Vocabulary()
         self._fragments = FragmentTable(fragment_capacity)
@@ -63,6 +75,10 @@ class Decoder:
         #: a merge with the previous file of a capture set can attribute them
         #: (:mod:`annotator.flows.merge`).  They are still labelled other traffic.
         self.orphans: list[dict[str, np.ndarray]] | None = [] if keep_orphans else None
+        self._hold = hold_orphans
+        # The rows held back from the previous batch: its packet columns plus
+        # "frag_id" and "frag_nh" (see :meth:`_release`).
+        self._held: dict[str, np.ndarray] | None = None
 
     def fragment_state(self) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
         """The first fragments remembered so far, oldest first: (key, (proto, sport, dport))."""
@@ -87,14 +103,60 @@ class Decoder:
             first, later = _decode_slice(pk, np.arange(lo, hi))
             firsts.append(first)
             laters.append(later)
+        orphans = np.zeros(0, dtype=np.intp)
         if pk.n:
-            self._fragments_stage(pk, np.concatenate(firsts), np.concatenate(laters))
+            orphans = self._fragments_stage(pk, np.concatenate(firsts), np.concatenate(laters))
             stray = np.flatnonzero(pk.cols["kind"] == PENDING)
             pk.finish(stray, KIND_UNDECODABLE, "not decoded")
-        return PacketBatch(columns=pk.cols, data=batch.data, labels=list(self._vocab.names))
+        released = self._release() if self._held is not None else None
+        cols = pk.cols
+        if self._hold and len(orphans):
+            self._held = {c: v[orphans] for c, v in cols.items()}
+            self._held["frag_id"] = pk.frag_id[orphans]
+            self._held["frag_nh"] = pk.frag_nh[orphans]
+            cols = {c: np.delete(v, orphans) for c, v in cols.items()}
+        if released is not None:
+            cols = {c: np.concatenate([released[c], v]) for c, v in cols.items()}
+        return PacketBatch(columns=cols, data=batch.data, labels=list(self._vocab.names))
 
-    def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> None:
-        """Remember first fragments that became flow packets; attribute later ones."""
+    def flush(self) -> PacketBatch:
+        """The rows still held back after the last batch (as other traffic), and no more."""
+        empty = PacketBatch.empty()
+        if self._held is not None:
+            released = self._release()
+            empty.columns = {c: released[c] for c in empty.columns}
+        empty.labels = list(self._vocab.names)
+        return empty
+
+    def _release(self) -> dict[str, np.ndarray]:
+        """The held rows, those whose first fragment has come since taking its ports.
+
+        Called after the new batch's first fragments were entered.  The rest
+        keep their other-traffic label (and are listed as orphans).
+        """
+        held, self._held = self._held, None
+        assert held is not None
+        table = self._fragments
+        found, proto, sport, dport = table.look_up(
+            table.keys(held, held["frag_id"], held["frag_nh"], slice(None))
+        )
+        held["kind"][found] = KIND_FLOW
+        held["label"][found] = 0
+        held["proto"][found] = proto[found]
+        held["sport"][found] = sport[found]
+        held["dport"][found] = dport[found]
+        held["payload_off"][:] = 0  # into the batch they came from; they carry no payload
+        if self.orphans is not None and not found.all():
+            names = (*_ORPHAN_COLUMNS, "frag_id", "frag_nh")
+            self.orphans.append({c: held[c][~found] for c in names})
+        return held
+
+    def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """Remember first fragments that became flow packets; attribute later ones.
+
+        Returns the later fragments of a transport whose first fragment has
+        not been seen (labelled other traffic; held back with ``hold_orphans``).
+        """
         cols = pk.cols
         first = first[cols["kind"][first] == KIND_FLOW]
         table = self._fragments
@@ -102,7 +164,7 @@ class Decoder:
             keys = table.keys(cols, pk.frag_id, pk.frag_nh, first)
             table.remember(keys, cols["proto"][first], cols["sport"][first], cols["dport"][first])
         if not len(later):
-            return
+            return later
         found, proto, sport, dport = table.look_up(table.keys(cols, pk.frag_id, pk.frag_nh, later))
         hit = later[found]
         cols["kind"][hit] = KIND_FLOW
@@ -114,14 +176,15 @@ class Decoder:
         cols["payload_len"][hit] = 0
         miss = later[~found]
         unseen = FRAGMENT_KEY_PROTOS[pk.frag_nh[miss]]
-        if self.orphans is not None and unseen.any():
-            at = miss[unseen]
-            orphan = {c: cols[c][at].copy() for c in _ORPHAN_COLUMNS}
-            orphan["frag_id"], orphan["frag_nh"] = pk.frag_id[at].copy(), pk.frag_nh[at].copy()
+        orphans = miss[unseen]
+        if self.orphans is not None and len(orphans) and not self._hold:
+            orphan = {c: cols[c][orphans].copy() for c in _ORPHAN_COLUMNS}
+            orphan["frag_id"], orphan["frag_nh"] = pk.frag_id[orphans], pk.frag_nh[orphans]
             self.orphans.append(orphan)
-        pk.finish_by(miss[unseen], KIND_OTHER, cols["ip_version"][miss[unseen]], _unseen_name)
+        pk.finish_by(orphans, KIND_OTHER, cols["ip_version"][orphans], _unseen_name)
         rest = miss[~unseen]
         pk.finish_by(rest, KIND_OTHER, pk.frag_nh[rest], ip_protocol_name)
+        return orphans
 
 
 def _decode_slice(pk: Packets, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

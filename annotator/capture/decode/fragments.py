@@ -10,7 +10,9 @@ The table is bounded (oldest entries go first) and lives as long as the
 :class:`~annotator.capture.decode.Decoder`, so fragments spread over several
 batches still meet.  Within one batch all first fragments are entered before
 later fragments are looked up, so a later fragment that arrives just ahead of
-its first fragment (senders do emit them in reverse order) is still matched.
+its first fragment (senders do emit them in reverse order) is still matched;
+across a batch boundary the decoder holds such a fragment back for one batch
+(``Decoder(hold_orphans=True)``, as ``read_flows`` reads).
 """
 
 from __future__ import annotations
