@@ -120,7 +120,7 @@ class Decoder:
         return PacketBatch(columns=cols, data=batch.data, labels=list(self._vocab.names))
 
     def flush(self) -> PacketBatch:
-        """The rows still held back after the last batch (as other traffic), and no more."""
+        """The rows still held after the last batch, as other traffic (or an empty batch)."""
         empty = PacketBatch.empty()
         if self._held is not None:
             released = self._release()
