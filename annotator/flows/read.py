@@ -135,15 +135,14 @@ def _finish(
     client_is_a, basis = decide(proto, a_port, b_port, cols["hs_dir"], cols["first_fwd"], registry)
     flows = build_frame(cols, client_is_a, basis, names)
     if fingerprint is None:
-        sides = []
+        sides, lengths = [], []
         for client_side in (True, False):
             from_a = client_is_a == client_side
             sides.append(np.where(from_a, cols["pay_ab"], cols["pay_ba"]))
+            lengths.append(np.where(from_a, cols["pay_len_ab"], cols["pay_len_ba"]))
         # Taken out of ``cols``: a server side longer than its limit (kept
         # long while its direction was unknown) is then freed as it is cut,
         # instead of living beside its cut copy until the end.
-        lengths = [np.where(client_is_a == c, cols["pay_len_ab"], cols["pay_len_ba"])
-                   for c in (True, False)]  # fmt: skip
         del cols["pay_ab"], cols["pay_ba"]
         for data, length, limit in zip(sides, lengths, limits, strict=True):
             for i in np.flatnonzero(length > limit):

@@ -60,7 +60,7 @@ def load(path: Path) -> Registry | None:
             arrays = {name: stored[name] for name in stored.files}
         n = int(arrays["n"][0])
         texts = {name: _text(arrays[name], n) for name in _TEXTS + _OPTIONAL_TEXT}
-        present = arrays[f"{_OPTIONAL_TEXT[0]}_present"]
+        present = {name: arrays[f"{name}_present"] for name in _OPTIONAL_TEXT}
         for name in _INTS + _BOOLS:
             if len(arrays[name]) != n or arrays[name].dtype != _STORED[name]:
                 return None
@@ -69,7 +69,9 @@ def load(path: Path) -> Registry | None:
         current = arrays["current"]
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
         return None
-    if table.shape != (4, 65536) or len(present) != n or len(current) != len(offsets):
+    if table.shape != (4, 65536) or any(len(p) != n for p in present.values()):
+        return None
+    if len(current) != len(offsets):
         return None
     if current.dtype != bool or current[-1]:
         return None
@@ -77,8 +79,8 @@ def load(path: Path) -> Registry | None:
     def columns() -> RecordColumns:
         cells: dict[str, list] = {name: texts[name].split(_SEP) for name in _TEXTS}
         for name in _OPTIONAL_TEXT:
-            split = texts[name].split(_SEP)
-            cells[name] = [t if p else None for t, p in zip(split, present.tolist(), strict=True)]
+            split, kept = texts[name].split(_SEP), present[name].tolist()
+            cells[name] = [t if p else None for t, p in zip(split, kept, strict=True)]
         for name in _INTS:
             values = arrays[name].tolist()
             cells[name] = values if name == "order" else [v if v >= 0 else None for v in values]
@@ -122,8 +124,7 @@ def store(path: Path, registry: Registry) -> None:
     assert registry._slot_members is not None and registry._slot_offsets is not None
     arrays["members"] = registry._slot_members
     arrays["offsets"] = registry._slot_offsets
-    registry.assigned_mask(np.zeros(1, np.uint16), np.zeros(1, np.uint8))  # sets the mask
-    assert registry._current is not None
+    assert registry._current is not None  # set with the table, built above
     arrays["current"] = registry._current
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

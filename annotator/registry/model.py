@@ -375,24 +375,16 @@ class Registry:
         self._set_current()
 
     def _adopt_table(
-        self,
-        table: np.ndarray,
-        members: np.ndarray,
-        offsets: np.ndarray,
-        current: np.ndarray | None = None,
+        self, table: np.ndarray, members: np.ndarray, offsets: np.ndarray, current: np.ndarray
     ) -> None:
-        """Take a slot table saved from an earlier build.
+        """Take a slot table saved from an earlier build, with its ``current`` mask.
 
-        With its ``current`` mask (one bool per slot plus a final False, as
-        :meth:`assigned_mask` indexes it) the join columns are made only when
-        first asked for; without, now.
+        The mask has one bool per slot plus a final False, as
+        :meth:`assigned_mask` indexes it; the join columns are made only when
+        first asked for.
         """
         self._table, self._slot_members, self._slot_offsets = table, members, offsets
-        if current is None:
-            self.slots  # noqa: B018 - built now, to derive the mask below
-            self._set_current()
-        else:
-            self._current = current
+        self._current = current
 
     def _set_current(self) -> None:
         assert self._slots is not None

@@ -146,10 +146,16 @@ class Decoder:
         held["sport"][found] = sport[found]
         held["dport"][found] = dport[found]
         held["payload_off"][:] = 0  # into the batch they came from; they carry no payload
-        if self.orphans is not None and not found.all():
-            names = (*_ORPHAN_COLUMNS, "frag_id", "frag_nh")
-            self.orphans.append({c: held[c][~found] for c in names})
+        if not found.all():
+            self._list_orphans(held, held["frag_id"], held["frag_nh"], np.flatnonzero(~found))
         return held
+
+    def _list_orphans(self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> None:
+        """With ``keep_orphans``, list rows ``idx`` as later fragments whose first was not seen."""
+        if self.orphans is not None and len(idx):
+            orphan = {c: cols[c][idx] for c in _ORPHAN_COLUMNS}
+            orphan["frag_id"], orphan["frag_nh"] = frag_id[idx], frag_nh[idx]
+            self.orphans.append(orphan)
 
     def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> np.ndarray:
         """Remember first fragments that became flow packets; attribute later ones.
@@ -177,10 +183,8 @@ class Decoder:
         miss = later[~found]
         unseen = FRAGMENT_KEY_PROTOS[pk.frag_nh[miss]]
         orphans = miss[unseen]
-        if self.orphans is not None and len(orphans) and not self._hold:
-            orphan = {c: cols[c][orphans].copy() for c in _ORPHAN_COLUMNS}
-            orphan["frag_id"], orphan["frag_nh"] = pk.frag_id[orphans], pk.frag_nh[orphans]
-            self.orphans.append(orphan)
+        if not self._hold:  # held ones are listed when they are let go (_release)
+            self._list_orphans(cols, pk.frag_id, pk.frag_nh, orphans)
         pk.finish_by(orphans, KIND_OTHER, cols["ip_version"][orphans], _unseen_name)
         rest = miss[~unseen]
         pk.finish_by(rest, KIND_OTHER, pk.frag_nh[rest], ip_protocol_name)
