@@ -15,8 +15,10 @@ its peak RSS, wall time is measured around it):
 ``jobs``
     A capture cut into a set of files (classic pcap records, split exactly),
     annotated as one capture with ``--jobs 1`` and ``--jobs N``; prints each
-    median wall time over ``--repeat`` runs, alternating the two, and the
-    ratio.  The outputs (JSON) are compared: they must be identical.
+    median wall time and CPU time over ``--repeat`` runs, alternating the
+    two, the ratio of the medians, and the median (and range) of the ratios
+    of each back-to-back pair, steadier when the machine's speed drifts.
+    The outputs (JSON) are compared: they must be identical.
     ``--no-hash`` passes ``--no-hash`` to ``annotate`` (no SHA-256 of each
     file: one process then keeps one core busy, not one and a quarter).
 
@@ -61,11 +63,26 @@ def capture(packets: int, flows: int | None) -> Path:
 
 def timed(argv: list[str]) -> tuple[float, float, bytes]:
     """Run ``argv`` under /usr/bin/time -v: (wall seconds, peak RSS MB, stdout)."""
+    wall, peak, _, out = timed_cpu(argv)
+    return wall, peak, out
+
+
+def timed_cpu(argv: list[str]) -> tuple[float, float, float, bytes]:
+    """Run ``argv`` under /usr/bin/time -v: (wall s, peak RSS MB, CPU s, stdout).
+
+    CPU seconds are user plus system time of the process and its children
+    (``--jobs`` workers included), so they show how much of two cores a run
+    kept busy.
+    """
     start = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-v", *argv], capture_output=True, check=True)
     wall = time.perf_counter() - start
     peak = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return wall, int(peak.group(1)) / 1024 if peak else float("nan"), done.stdout
+    cpu = sum(
+        float(m.group(1))
+        for m in re.finditer(rb"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    )
+    return wall, int(peak.group(1)) / 1024 if peak else float("nan"), cpu, done.stdout
 
 
 _READ_ONLY = "import sys, annotator; t = annotator.read_flows(sys.argv[1]); print(len(t.flows))"
@@ -145,19 +162,27 @@ def bench_jobs(
     if no_hash:
         base.append("--no-hash")
     runs: dict[int, list[float]] = {1: [], jobs: []}
+    cpus: dict[int, list[float]] = {1: [], jobs: []}
     digests: dict[int, set[str]] = {1: set(), jobs: set()}
     for _ in range(repeat):
         for n in (1, jobs):
-            wall, peak, out = timed([*base, "--jobs", str(n)])
+            wall, peak, cpu, out = timed_cpu([*base, "--jobs", str(n)])
             runs[n].append(wall)
+            cpus[n].append(cpu)
             # The JSON names when the run started and ended; all else must match.
             body = re.sub(rb'"(generated|started)_at": "[^"]*"', b"", out)
             digests[n].add(hashlib.sha256(body).hexdigest())
-            print(f"jobs {n}: {wall:.2f} s, peak {peak:.0f} MB", flush=True)
+            print(f"jobs {n}: {wall:.2f} s, {cpu:.2f} CPU s, peak {peak:.0f} MB", flush=True)
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
+    # Each pair ran back to back, so its ratio is steadier than the ratio of
+    # medians when the machine's speed drifts between runs.
+    pairs = sorted(a / b for a, b in zip(runs[1], runs[jobs], strict=True))
+    pair = f"{statistics.median(pairs):.2f}x ({pairs[0]:.2f}-{pairs[-1]:.2f}x)"
     how += ", --no-hash" if no_hash else ""
-    print(f"{len(parts)} files ({how}), {packets:,} packets: jobs 1 median {one:.2f} s, "
-          f"jobs {jobs} median {many:.2f} s, speed-up {one / many:.2f}x")  # fmt: skip
+    print(f"{len(parts)} files ({how}), {packets:,} packets: jobs 1 median {one:.2f} s "
+          f"({statistics.median(cpus[1]):.2f} CPU s), jobs {jobs} median {many:.2f} s "
+          f"({statistics.median(cpus[jobs]):.2f} CPU s), speed-up {one / many:.2f}x; "
+          f"pairs median {pair}")  # fmt: skip
     same = digests[1] == digests[jobs] and len(digests[1]) == 1
     print("outputs identical" if same else "OUTPUTS DIFFER")
 
