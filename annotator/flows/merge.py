@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from annotator.capture.decode.fragments import DEFAULT_CAPACITY as FRAGMENT_CAPACITY
+from annotator.capture.decode.fragments import REASSEMBLY_WINDOW_NS, within_window
 from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
 from annotator.result import CaptureInfo, Partial
@@ -183,6 +184,12 @@ class SetMerger:
             self.fragments.move_to_end(key)
         while len(self.fragments) > FRAGMENT_CAPACITY:
             self.fragments.popitem(last=False)
+        if part.fragments:
+            # Entries two windows older than this file's newest cannot match
+            # the next file's orphans (see annotator.capture.decode.fragments).
+            horizon = part.fragments[-1][1][3] - 2 * REASSEMBLY_WINDOW_NS
+            while self.fragments and next(iter(self.fragments.values()))[3] < horizon:
+                self.fragments.popitem(last=False)
 
     def result(self) -> tuple[Flows, list[Any]]:
         """Every flow of the set, and the evidence list their ``ev`` indexes.
@@ -208,7 +215,12 @@ def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carr
         *(o[c].tolist() for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
                                    "frag_id", "frag_nh")), strict=True,
     )  # fmt: skip
-    hits = [(i, fragments[k]) for i, k in enumerate(keys) if k in fragments]
+    stamps = o["ts_ns"].tolist()
+    hits = [
+        (i, fragments[k])
+        for i, k in enumerate(keys)
+        if k in fragments and within_window(stamps[i], fragments[k][3])
+    ]
     if not hits:
         return
     idx = np.array([i for i, _ in hits], dtype=np.intp)

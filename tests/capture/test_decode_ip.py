@@ -177,6 +177,49 @@ def test_held_later_fragment_without_its_first_is_other_traffic_one_batch_later(
     assert len(decoder.orphans) == 2 and len(decoder.flush()) == 0
 
 
+SECOND = 1_000_000_000
+
+
+@pytest.mark.parametrize("gap_s, joined", [(60, True), (61, False), (-60, True), (-61, False)])
+def test_fragments_meet_only_within_the_reassembly_window(gap_s, joined):
+    # A receiver gives up on a datagram after at most a minute; the same
+    # identification may then belong to another datagram.  Either order.
+    later, first = _reversed_datagram(11)
+    frames = [first, later] if gap_s > 0 else [later, first]
+    batch = Decoder().decode(record_batch(frames, 1, ts_ns=[0, abs(gap_s) * SECOND]))
+    at = 1 if gap_s > 0 else 0  # the later fragment's row
+    assert batch["kind"][1 - at] == KIND_FLOW
+    assert batch["kind"][at] == (KIND_FLOW if joined else KIND_OTHER)
+
+
+def test_held_fragment_meets_its_first_only_within_the_window():
+    later, first = _reversed_datagram(12)
+    decoder = Decoder(hold_orphans=True)
+    decoder.decode(record_batch([later], 1, ts_ns=[0]))
+    two = decoder.decode(record_batch([first], 1, ts_ns=[61 * SECOND], first_frame=2))
+    assert two["kind"].tolist() == [KIND_OTHER, KIND_FLOW]
+    assert label(two, 0) == "IPv4 fragment, first fragment not seen"
+
+
+def test_fragment_table_follows_the_rate_of_fragments_not_the_length_of_the_capture():
+    # One first fragment a second for an hour: the table keeps about two
+    # minutes of them, and a later fragment still meets a recent one.
+    decoder = Decoder()
+    for minute in range(60):
+        firsts = [
+            ethernet(ipv4(A, B, 17, udp(1000, 53, bytes(8)), ident=(minute * 60 + s) % 65536,
+                          more_fragments=True))
+            for s in range(60)
+        ]  # fmt: skip
+        stamps = [(minute * 60 + s) * SECOND for s in range(60)]
+        decoder.decode(record_batch(firsts, 1, ts_ns=stamps, first_frame=minute * 60 + 1))
+    kept = len(decoder.fragment_state())
+    assert 120 <= kept <= 180
+    last = ethernet(ipv4(A, B, 17, bytes(8), ident=3599, fragment_offset=16))
+    batch = decoder.decode(record_batch([last], 1, ts_ns=[3600 * SECOND], first_frame=3601))
+    assert (row(batch)["kind"], row(batch)["sport"]) == (KIND_FLOW, 1000)
+
+
 def test_later_fragment_of_a_non_transport_protocol_keeps_its_name():
     frag = ethernet(ipv4(A, B, 1, bytes(32), ident=3, fragment_offset=1480))
     assert label(decode([frag])) == "ICMP"

@@ -235,6 +235,19 @@ def test_tls_client_hello_split_over_the_boundary(tmp_path, jobs):
 
 
 @JOBS
+def test_a_fragment_past_the_reassembly_window_is_not_joined_across_the_boundary(tmp_path, jobs):
+    # 61 s after its first fragment, a receiver has given up on the datagram:
+    # the later fragment is other traffic, in the set as in the whole file.
+    datagram = udp(40000, 5060, b"OPTIONS sip:x SIP/2.0\r\n" + b"x" * 200)
+    first = ethernet(ipv4(CLIENT, SERVER, 17, datagram[:104], ident=78, more_fragments=True))
+    later = ethernet(ipv4(CLIENT, SERVER, 17, datagram[104:], ident=78, fragment_offset=104))
+    result = read_set(tmp_path, [(0.0, first), (61.0, later)], 1, jobs)
+    assert result.flows.packets.tolist() == [1]
+    assert result.accounting["packets_other"] == 1
+    assert result.other.protocol.tolist() == ["IPv4 fragment, first fragment not seen"]
+
+
+@JOBS
 def test_udp_fragments_across_the_boundary_stay_in_the_flow(tmp_path, jobs):
     datagram = udp(40000, 5060, b"OPTIONS sip:x SIP/2.0\r\n" + b"x" * 200)
     first = ethernet(ipv4(CLIENT, SERVER, 17, datagram[:104], ident=77, more_fragments=True))

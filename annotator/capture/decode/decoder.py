@@ -79,9 +79,13 @@ class Decoder:
         # The rows held back from the previous batch: its packet columns plus
         # "frag_id" and "frag_nh" (see :meth:`_release`).
         self._held: dict[str, np.ndarray] | None = None
+        self._clock: int | None = None  # see _fragments_stage
 
-    def fragment_state(self) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
-        """The first fragments remembered so far, oldest first: (key, (proto, sport, dport))."""
+    def fragment_state(self) -> list[tuple[tuple[int, ...], tuple[int, int, int, int]]]:
+        """The first fragments remembered so far, oldest first.
+
+        Each is (key, (proto, sport, dport, timestamp in ns)).
+        """
         return self._fragments.items()
 
     @property
@@ -109,6 +113,10 @@ class Decoder:
             stray = np.flatnonzero(pk.cols["kind"] == PENDING)
             pk.finish(stray, KIND_UNDECODABLE, "not decoded")
         released = self._release() if self._held is not None else None
+        if self._clock is not None:
+            # Only once this batch's fragments and the held ones have met theirs.
+            self._fragments.expire(self._clock)
+            self._clock = None
         cols = pk.cols
         if self._hold and len(orphans):
             self._held = {c: v[orphans] for c, v in cols.items()}
@@ -138,7 +146,7 @@ class Decoder:
         assert held is not None
         table = self._fragments
         found, proto, sport, dport = table.look_up(
-            table.keys(held, held["frag_id"], held["frag_nh"], slice(None))
+            table.keys(held, held["frag_id"], held["frag_nh"], slice(None)), held["ts_ns"]
         )
         held["kind"][found] = KIND_FLOW
         held["label"][found] = 0
@@ -168,10 +176,17 @@ class Decoder:
         table = self._fragments
         if len(first):
             keys = table.keys(cols, pk.frag_id, pk.frag_nh, first)
-            table.remember(keys, cols["proto"][first], cols["sport"][first], cols["dport"][first])
+            stamps = cols["ts_ns"][first]
+            table.remember(keys, cols["proto"][first], cols["sport"][first], cols["dport"][first],
+                           stamps)  # fmt: skip
+            # The table's clock: the median of these first fragments' times,
+            # so one corrupt far-future timestamp cannot empty it.
+            self._clock = int(np.median(stamps))
         if not len(later):
             return later
-        found, proto, sport, dport = table.look_up(table.keys(cols, pk.frag_id, pk.frag_nh, later))
+        found, proto, sport, dport = table.look_up(
+            table.keys(cols, pk.frag_id, pk.frag_nh, later), cols["ts_ns"][later]
+        )
         hit = later[found]
         cols["kind"][hit] = KIND_FLOW
         cols["label"][hit] = 0
