@@ -25,15 +25,14 @@ payload bytes concatenated one by one.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from annotator.capture.decode.fragments import DEFAULT_CAPACITY as FRAGMENT_CAPACITY
-from annotator.capture.decode.fragments import REASSEMBLY_WINDOW_NS, within_window
+from annotator.capture.decode.fragments import FragmentTable, within_window
 from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, same_key
 from annotator.result import CaptureInfo, Partial
@@ -141,7 +140,7 @@ class SetMerger:
         self.evidence: list[Any] = []
         self.final: list[Flows] = []
         self.open: Flows | None = None  # flows still live at the end of the files so far
-        self.fragments: OrderedDict = OrderedDict()
+        self.fragments = FragmentTable()  # first fragments at the end of the files so far
         self.files = 0
 
     def add(self, part: FilePart) -> None:
@@ -179,17 +178,9 @@ class SetMerger:
             kept = self.open["ev"] >= 0
             for column in (*OBJECT_COLUMNS, "head", "rejoin"):
                 self.open[column][kept] = b"" if column in OBJECT_COLUMNS else False
-        for key, value in part.fragments:
-            self.fragments[key] = value
-            self.fragments.move_to_end(key)
-        while len(self.fragments) > FRAGMENT_CAPACITY:
-            self.fragments.popitem(last=False)
-        if part.fragments:
-            # Entries two windows older than this file's newest cannot match
-            # the next file's orphans (see annotator.capture.decode.fragments).
-            horizon = part.fragments[-1][1][3] - 2 * REASSEMBLY_WINDOW_NS
-            while self.fragments and next(iter(self.fragments.values()))[3] < horizon:
-                self.fragments.popitem(last=False)
+        self.fragments.absorb(part.fragments)
+        if part.fragments:  # the newest entry's time is the clock
+            self.fragments.expire(part.fragments[-1][1][3])
 
     def result(self) -> tuple[Flows, list[Any]]:
         """Every flow of the set, and the evidence list their ``ev`` indexes.
@@ -202,7 +193,7 @@ class SetMerger:
         return concat([*final, tail]), self.evidence
 
 
-def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carry) -> None:
+def _attribute(part: FilePart, fragments: FragmentTable, cols: Flows, carry: _Carry) -> None:
     """Count a file's orphan fragments in the flows of their first fragments.
 
     A later fragment at the start of a file whose first fragment ended the
@@ -216,11 +207,8 @@ def _attribute(part: FilePart, fragments: OrderedDict, cols: Flows, carry: _Carr
                                    "frag_id", "frag_nh")), strict=True,
     )  # fmt: skip
     stamps = o["ts_ns"].tolist()
-    hits = [
-        (i, fragments[k])
-        for i, k in enumerate(keys)
-        if k in fragments and within_window(stamps[i], fragments[k][3])
-    ]
+    entries = [(i, fragments.get(k)) for i, k in enumerate(keys)]
+    hits = [(i, v) for i, v in entries if v is not None and within_window(stamps[i], v[3])]
     if not hits:
         return
     idx = np.array([i for i, _ in hits], dtype=np.intp)

@@ -30,6 +30,7 @@ fragmented datagrams, not the length of the capture; and at most
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -74,13 +75,21 @@ class FragmentTable:
 
     def remember(self, keys: list[Key], proto, sport, dport, ts_ns) -> None:
         """Enter first fragments with their transport, ports and timestamps (ns)."""
-        entries = self._entries
         values = zip(proto.tolist(), sport.tolist(), dport.tolist(), ts_ns.tolist(), strict=True)
-        for key, value in zip(keys, values, strict=True):
+        self.absorb(zip(keys, values, strict=True))
+
+    def absorb(self, items: Iterable[tuple[Key, tuple[int, int, int, int]]]) -> None:
+        """Enter ``(key, (proto, sport, dport, ts_ns))`` entries, oldest first, as :meth:`items`."""
+        entries = self._entries
+        for key, value in items:
             entries[key] = value
             entries.move_to_end(key)
         while len(entries) > self.capacity:
             entries.popitem(last=False)
+
+    def get(self, key: Key) -> tuple[int, int, int, int] | None:
+        """The entry of ``key``, or None."""
+        return self._entries.get(key)
 
     def expire(self, now_ns: int) -> None:
         """Drop the oldest entries while they lie two windows or more before ``now_ns``.
