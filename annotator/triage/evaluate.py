@@ -25,6 +25,7 @@ protocol), so one noisy server is one finding, not ten thousand.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -154,16 +155,21 @@ def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _protocol_name(protocol: object) -> str:
-    if protocol is None or pd.isna(protocol):
+@functools.cache
+def _protocol_name(protocol: str | None) -> str:
+    """How a finding names an observed protocol (cached: there are few of them)."""
+    if protocol is None:
         return "an unrecognised protocol"
     return PROTOCOLS.get(str(protocol), str(protocol))
 
 
 def _detail(flag: str, row: dict) -> str:
-    """One plain sentence saying what this finding is about."""
+    """One plain sentence saying what this finding is about.
+
+    ``row`` comes from :func:`_rows`: a missing value is None.
+    """
     where = f"{row['server_port']}/{row['transport']}"
-    service = row["service"] if pd.notna(row["service"]) else None
+    service = row["service"]
     spoken = _protocol_name(row["observed_protocol"])
     if flag == "protocol-mismatch":
         return f"{where} is registered to {service}, but the traffic speaks {spoken}"
@@ -181,7 +187,7 @@ def _detail(flag: str, row: dict) -> str:
     if flag == "unassigned-port":
         return f"{where} has no assignment in the registry"
     if flag == "deassigned-or-historic":
-        notes = row["registry_notes"] if pd.notna(row["registry_notes"]) else "de-assigned"
+        notes = row["registry_notes"] if row["registry_notes"] is not None else "de-assigned"
         return f"{where} has only de-assigned or historic registrations: {notes}"
     if flag == "transport-not-registered":
         others = row["other_transports"]
