@@ -192,6 +192,26 @@ def test_fragments_meet_only_within_the_reassembly_window(gap_s, joined):
     assert batch["kind"][at] == (KIND_FLOW if joined else KIND_OTHER)
 
 
+def test_a_reused_identification_sends_each_later_fragment_to_the_datagram_it_follows():
+    # The 16-bit identification wraps on a busy sender (and overlapping-
+    # fragment attacks reuse one): two datagrams with one key in one batch.
+    def datagram(sport: int) -> tuple[bytes, bytes]:
+        body = udp(sport, 53, b"q" * 40)
+        first = ethernet(ipv4(A, B, 17, body[:24], ident=4242, more_fragments=True))
+        return first, ethernet(ipv4(A, B, 17, body[24:], ident=4242, fragment_offset=24))
+
+    first_a, later_a = datagram(1000)
+    first_b, later_b = datagram(2000)
+    batch = decode([first_a, later_a, later_a, first_b, later_b])
+    assert batch["kind"].tolist() == [KIND_FLOW] * 5
+    assert batch["sport"].tolist() == [1000, 1000, 1000, 2000, 2000]
+    # Sent last fragment first: one with no first fragment before it takes
+    # the next one.  (Reused and reversed at once, nothing tells the two
+    # apart: the second later fragment goes with the first fragment before it.)
+    batch = decode([later_a, first_a, later_b, first_b])
+    assert batch["sport"].tolist() == [1000, 1000, 1000, 2000]
+
+
 def test_held_fragment_meets_its_first_only_within_the_window():
     later, first = _reversed_datagram(12)
     decoder = Decoder(hold_orphans=True)

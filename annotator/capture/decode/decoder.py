@@ -131,28 +131,31 @@ class Decoder:
         """The rows still held after the last batch, as other traffic (or an empty batch)."""
         empty = PacketBatch.empty()
         if self._held is not None:
-            released = self._release()
+            released = self._release(following=False)
             empty.columns = {c: released[c] for c in empty.columns}
         empty.labels = list(self._vocab.names)
         return empty
 
-    def _release(self) -> dict[str, np.ndarray]:
+    def _release(self, following: bool = True) -> dict[str, np.ndarray]:
         """The held rows, those whose first fragment has come since taking its ports.
 
-        Called after the new batch's first fragments were entered.  The rest
-        keep their other-traffic label (and are listed as orphans).
+        Called after the new batch's fragments were matched (``following``:
+        its first fragments are the ones that follow the held rows), or at
+        the end with none to come.  The rest keep their other-traffic label
+        (and are listed as orphans).
         """
         held, self._held = self._held, None
         assert held is not None
         table = self._fragments
-        found, proto, sport, dport = table.look_up(
-            table.keys(held, held["frag_id"], held["frag_nh"], slice(None)), held["ts_ns"]
-        )
+        keys = table.keys(held, held["frag_id"], held["frag_nh"], slice(None))
+        if following:
+            found, values = table.look_up_following(keys, held["ts_ns"])
+        else:
+            found, values = np.zeros(len(keys), dtype=bool), np.zeros((len(keys), 3), np.int64)
         held["kind"][found] = KIND_FLOW
         held["label"][found] = 0
-        held["proto"][found] = proto[found]
-        held["sport"][found] = sport[found]
-        held["dport"][found] = dport[found]
+        for column, value in zip(("proto", "sport", "dport"), values.T, strict=True):
+            held[column][found] = value[found]
         held["payload_off"][:] = 0  # into the batch they came from; they carry no payload
         if not found.all():
             self._list_orphans(held, held["frag_id"], held["frag_nh"], np.flatnonzero(~found))
@@ -174,25 +177,26 @@ class Decoder:
         cols = pk.cols
         first = first[cols["kind"][first] == KIND_FLOW]
         table = self._fragments
+        stamps = cols["ts_ns"][first]
+        first_values = list(
+            zip(*(cols[c][first].tolist() for c in ("proto", "sport", "dport")), stamps.tolist(),
+                strict=True)
+        )  # fmt: skip
+        found, values = table.match_batch(
+            table.keys(cols, pk.frag_id, pk.frag_nh, first), first_values, first,
+            table.keys(cols, pk.frag_id, pk.frag_nh, later), cols["ts_ns"][later], later,
+        )  # fmt: skip
         if len(first):
-            keys = table.keys(cols, pk.frag_id, pk.frag_nh, first)
-            stamps = cols["ts_ns"][first]
-            table.remember(keys, cols["proto"][first], cols["sport"][first], cols["dport"][first],
-                           stamps)  # fmt: skip
             # The table's clock: the median of these first fragments' times,
             # so one corrupt far-future timestamp cannot empty it.
             self._clock = int(np.median(stamps))
         if not len(later):
             return later
-        found, proto, sport, dport = table.look_up(
-            table.keys(cols, pk.frag_id, pk.frag_nh, later), cols["ts_ns"][later]
-        )
         hit = later[found]
         cols["kind"][hit] = KIND_FLOW
         cols["label"][hit] = 0
-        cols["proto"][hit] = proto[found]
-        cols["sport"][hit] = sport[found]
-        cols["dport"][hit] = dport[found]
+        for column, value in zip(("proto", "sport", "dport"), values.T, strict=True):
+            cols[column][hit] = value[found]
         cols["payload_off"][hit] = pk.base[hit] + pk.pos[hit]
         cols["payload_len"][hit] = 0
         miss = later[~found]

@@ -13,13 +13,21 @@ and 60 s for IPv6, RFC 8200 says 60 s), and after that the 16-bit
 identification may be in use again for another datagram.  The rule itself
 looks at the two timestamps only, not at where batches or files begin.
 
+Which first fragment: the nearest one before the later fragment in capture
+order, else the nearest one after it (senders do emit a datagram's fragments
+last first).  The identification is only 16 bits, so one (source,
+destination, identification, protocol) can stand for several datagrams in a
+minute -- a busy sender wraps around, and overlapping-fragment attacks reuse
+one on purpose -- and each later fragment then goes with the datagram it
+follows.  :meth:`FragmentTable.match_batch` walks a batch's fragments in
+capture order to do so.
+
 The table lives as long as the :class:`~annotator.capture.decode.Decoder`, so
-fragments spread over several batches still meet.  Within one batch all first
-fragments are entered before later fragments are looked up, so a later
-fragment that arrives just ahead of its first fragment (senders do emit them
-in reverse order) is still matched; across a batch boundary the decoder holds
-such a fragment back for one batch (``Decoder(hold_orphans=True)``, as
-``read_flows`` reads).
+fragments spread over several batches still meet.  A later fragment with no
+first fragment before it and none after it in its batch is held back for one
+batch by the decoder (``Decoder(hold_orphans=True)``, as ``read_flows``
+reads), and then takes the next batch's first such fragment
+(:meth:`FragmentTable.look_up_following`).
 
 The table is bounded twice: entries two windows behind the capture's clock
 are dropped (:meth:`FragmentTable.expire`), so its size follows the rate of
@@ -53,6 +61,8 @@ class FragmentTable:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[Key, tuple[int, int, int, int]] = OrderedDict()
+        # Each key's first first fragment in the batch last matched (match_batch).
+        self._earliest: dict[Key, tuple[int, int, int, int]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -72,11 +82,6 @@ class FragmentTable:
                 strict=True,
             )
         )
-
-    def remember(self, keys: list[Key], proto, sport, dport, ts_ns) -> None:
-        """Enter first fragments with their transport, ports and timestamps (ns)."""
-        values = zip(proto.tolist(), sport.tolist(), dport.tolist(), ts_ns.tolist(), strict=True)
-        self.absorb(zip(keys, values, strict=True))
 
     def absorb(self, items: Iterable[tuple[Key, tuple[int, int, int, int]]]) -> None:
         """Enter ``(key, (proto, sport, dport, ts_ns))`` entries, oldest first, as :meth:`items`."""
@@ -107,17 +112,74 @@ class FragmentTable:
         """Every entry, oldest first."""
         return list(self._entries.items())
 
-    def look_up(
-        self, keys: list[Key], ts_ns: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(found, proto, sport, dport) for later fragments at times ``ts_ns``."""
-        n = len(keys)
+    def match_batch(
+        self,
+        first_keys: list[Key],
+        first_values: list[tuple[int, int, int, int]],
+        first_at: np.ndarray,
+        later_keys: list[Key],
+        later_ts: np.ndarray,
+        later_at: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Enter one batch's first fragments and match its later ones, in capture order.
+
+        ``first_at`` and ``later_at`` are the fragments' positions in the batch;
+        ``first_values`` are (proto, sport, dport, ts_ns).  A later fragment
+        takes the nearest first fragment before it (this batch or an earlier
+        one) within the window, else the nearest after it in this batch.
+        Returns ``found`` and the (proto, sport, dport) of each later fragment.
+        """
+        n = len(later_keys)
         found = np.zeros(n, dtype=bool)
         values = np.zeros((n, 3), dtype=np.int64)
         entries = self._entries
-        for i, (key, ts) in enumerate(zip(keys, ts_ns.tolist(), strict=True)):
+        earliest: dict[Key, tuple[int, int, int, int]] = {}
+        self._earliest = earliest
+        if not first_keys and not n:
+            return found, values
+        waiting: dict[Key, list[int]] = {}  # later fragments with nothing before them yet
+        stamps = later_ts.tolist()
+        count = len(first_keys)
+        window = REASSEMBLY_WINDOW_NS  # within_window, inlined: this loop is per fragment
+        for k in np.argsort(np.concatenate([first_at, later_at]), kind="stable").tolist():
+            if k < count:
+                key, value = first_keys[k], first_values[k]
+                entries[key] = value
+                entries.move_to_end(key)
+                if key not in earliest:
+                    earliest[key] = value
+                if key in waiting:
+                    for j in waiting.pop(key):
+                        if abs(stamps[j] - value[3]) <= window:
+                            found[j] = True
+                            values[j] = value[:3]
+                continue
+            j = k - count
+            key = later_keys[j]
             hit = entries.get(key)
+            if hit is not None and abs(stamps[j] - hit[3]) <= window:
+                found[j] = True
+                values[j] = hit[:3]
+            else:
+                waiting.setdefault(key, []).append(j)
+        while len(entries) > self.capacity:
+            entries.popitem(last=False)
+        return found, values
+
+    def look_up_following(
+        self, keys: list[Key], ts_ns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For later fragments held back from the batch before the last one matched,
+        the first of that batch's first fragments with their key, within the window.
+
+        Returns ``found`` and the (proto, sport, dport) of each.
+        """
+        n = len(keys)
+        found = np.zeros(n, dtype=bool)
+        values = np.zeros((n, 3), dtype=np.int64)
+        for i, (key, ts) in enumerate(zip(keys, ts_ns.tolist(), strict=True)):
+            hit = self._earliest.get(key)
             if hit is not None and within_window(ts, hit[3]):
                 found[i] = True
                 values[i] = hit[:3]
-        return found, values[:, 0], values[:, 1], values[:, 2]
+        return found, values
