@@ -179,8 +179,11 @@ class SetMerger:
             for column in (*OBJECT_COLUMNS, "head", "rejoin"):
                 self.open[column][kept] = b"" if column in OBJECT_COLUMNS else False
         self.fragments.absorb(part.fragments)
-        if part.fragments:  # the newest entry's time is the clock
-            self.fragments.expire(part.fragments[-1][1][3])
+        if part.fragments:
+            # The clock: the median time of this file's remembered first
+            # fragments, so one corrupt timestamp cannot empty the table
+            # (as in the decoder).
+            self.fragments.expire(int(np.median([value[3] for _, value in part.fragments])))
 
     def result(self) -> tuple[Flows, list[Any]]:
         """Every flow of the set, and the evidence list their ``ev`` indexes.

@@ -240,6 +240,20 @@ def test_fragment_table_follows_the_rate_of_fragments_not_the_length_of_the_capt
     assert (row(batch)["kind"], row(batch)["sport"]) == (KIND_FLOW, 1000)
 
 
+def test_one_corrupt_timestamp_does_not_expire_the_fragment_table():
+    # The table's clock is the median time of a batch's first fragments: one
+    # far-future stamp among them must not drop the others.
+    firsts = [
+        ethernet(ipv4(A, B, 17, udp(3000 + i, 53, bytes(8)), ident=500 + i, more_fragments=True))
+        for i in range(3)
+    ]
+    decoder = Decoder()
+    decoder.decode(record_batch(firsts, 1, ts_ns=[0, SECOND, 10**18]))
+    later = ethernet(ipv4(A, B, 17, bytes(8), ident=500, fragment_offset=16))
+    batch = decoder.decode(record_batch([later], 1, ts_ns=[2 * SECOND], first_frame=4))
+    assert (row(batch)["kind"], row(batch)["sport"]) == (KIND_FLOW, 3000)
+
+
 def test_later_fragment_of_a_non_transport_protocol_keeps_its_name():
     frag = ethernet(ipv4(A, B, 1, bytes(32), ident=3, fragment_offset=1480))
     assert label(decode([frag])) == "ICMP"

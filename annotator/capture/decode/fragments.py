@@ -89,8 +89,12 @@ class FragmentTable:
         for key, value in items:
             entries[key] = value
             entries.move_to_end(key)
-        while len(entries) > self.capacity:
-            entries.popitem(last=False)
+        self._bound()
+
+    def _bound(self) -> None:
+        """Drop the oldest entries beyond ``capacity``."""
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
 
     def get(self, key: Key) -> tuple[int, int, int, int] | None:
         """The entry of ``key``, or None."""
@@ -162,8 +166,7 @@ class FragmentTable:
                 values[j] = hit[:3]
             else:
                 waiting.setdefault(key, []).append(j)
-        while len(entries) > self.capacity:
-            entries.popitem(last=False)
+        self._bound()
         return found, values
 
     def look_up_following(
