@@ -14,6 +14,7 @@ When several apply, 2 wins over 1, and 1 over 3.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -393,6 +394,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+#: Allocations of container objects between the collector's youngest-generation
+#: passes in the command's process (CPython's default is 700), and how many of
+#: those passes before each older one.  See :func:`_collect_less`.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def _collect_less() -> None:
+    """Run Python's cycle collector less often in the command's own process.
+
+    A large capture makes a few Python objects per flow (fingerprint results,
+    flag lists, report records) that live to the end, and with the default
+    thresholds the collector walks all of them again and again: on a capture
+    of 200,000 flows, a dozen full passes took about 0.9 s of a 12 s run.
+    With these thresholds it took 0.1 s, and the command makes few reference
+    cycles, so little garbage waits longer.  Only the console script does
+    this; the library leaves the interpreter's settings alone.
+    """
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run() -> None:
     """The console script: :func:`main`, then a fast exit.
 
@@ -401,6 +422,7 @@ def run() -> None:
     closed by now (reports are written atomically, worker pools shut down),
     so the process ends without that teardown.
     """
+    _collect_less()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         with suppress(BrokenPipeError, ValueError):
@@ -409,4 +431,5 @@ def run() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    _collect_less()
     sys.exit(main())

@@ -312,9 +312,7 @@ def _gather(cols: Flows, target: np.ndarray) -> Flows:
     # A joined flow is fingerprinted anew from its joined bytes, unless its
     # first piece had complete bytes and gave them up (that result stands).
     first_kept = (out["ev"] >= 0) & ~out["head"] & ~out["rejoin"]
-    for m in np.flatnonzero(size > 1):
-        if first_kept[m]:
-            continue
+    for m in np.flatnonzero((size > 1) & ~first_kept).tolist():
         a, b = start[m], start[m] + size[m]
         out["ev"][m] = -1
         for c in OBJECT_COLUMNS:
