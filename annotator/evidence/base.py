@@ -56,16 +56,19 @@ class Context:
 
 Check = Callable[[bytes, bytes, Context], Evidence | None]
 
-_UNSAFE = re.compile(r"[^\x20-\x7e]")
+#: Each byte value to itself when it is printable ASCII, else to ``?``.
+_PRINTABLE = bytes(b if 0x20 <= b <= 0x7E else 0x3F for b in range(256))
 
 
 def text(raw: bytes, limit: int = 120) -> str:
     """Bytes from the wire as a short, inert, printable ASCII string.
 
     Anything outside printable ASCII becomes ``?`` so that a capture cannot
-    smuggle control characters or terminal escapes into a report.
+    smuggle control characters or terminal escapes into a report.  (One
+    table lookup per byte: a regular expression here took a fifth of
+    fingerprinting 200,000 flows.)
     """
-    return _UNSAFE.sub("?", raw[:limit].decode("latin-1"))
+    return bytes(raw[:limit]).translate(_PRINTABLE).decode("ascii")
 
 
 def inert(value: str, limit: int = 200) -> str:

@@ -114,7 +114,9 @@ def fingerprint_payloads(
         if found.protocol is None:
             out.append(None)
         elif found.fields:
-            out.append(replace(found, fields=_NO_FIELDS))
+            # Built directly: dataclasses.replace costs five times as much.
+            out.append(Evidence(found.protocol, found.server_name, found.detail, _NO_FIELDS,
+                                found.credentials))  # fmt: skip
         else:
             out.append(found)
     return out

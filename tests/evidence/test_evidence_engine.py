@@ -12,8 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotator.evidence import FINGERPRINTS, PROTOCOLS, Evidence, fingerprint_flows, identify
-from annotator.evidence.base import Context
+from annotator.evidence import (
+    FINGERPRINTS,
+    PROTOCOLS,
+    Evidence,
+    fingerprint_flows,
+    fingerprint_payloads,
+    identify,
+)
+from annotator.evidence.base import Context, text
 
 HELLO = b"GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: t\r\n\r\n"
 SSH = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3\r\n"
@@ -165,3 +172,39 @@ def test_the_detail_stays_one_short_line() -> None:
         request, b"HTTP/1.1 200 OK\r\n\r\n", transport="tcp", client_port=1, server_port=80
     )
     assert ev.protocol == "http" and len(ev.detail) <= 200 and "\n" not in ev.detail
+
+
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=300))
+def test_wire_text_is_printable_ascii_one_character_per_byte(raw: bytes, limit: int) -> None:
+    # What reaches a report from the wire: every byte of the first ``limit``
+    # kept in place, anything but printable ASCII (controls, escapes, DEL,
+    # bytes above 0x7f) shown as "?".
+    shown = text(raw, limit)
+    kept = raw[:limit]
+    assert len(shown) == len(kept)
+    for byte, char in zip(kept, shown, strict=True):
+        assert char == (chr(byte) if 0x20 <= byte <= 0x7E else "?")
+
+
+def test_wire_text_hides_a_terminal_escape_in_a_host_header() -> None:
+    request = b"GET / HTTP/1.1\r\nHost: evil\x1b[2Jexample.com\r\n\r\n"
+    ev = identify(request, b"", transport="tcp", client_port=40000, server_port=80)
+    assert ev.protocol == "http" and "\x1b" not in ev.detail
+    assert "evil?[2Jexample.com" in ev.detail
+
+
+def test_payload_results_keep_everything_but_the_parsed_fields() -> None:
+    # The flow stage's fingerprinter drops only ``fields`` (to save memory per
+    # flow); protocol, server name, detail and the credentials flag stay.
+    request = b"GET /a HTTP/1.1\r\nHost: example.com\r\nAuthorization: Basic dTpw\r\n\r\n"
+    rows = [(request, b"HTTP/1.1 200 OK\r\n\r\n"), (b"\x00\x01", b""), (b"", b"")]
+    found = fingerprint_payloads(
+        np.array(["tcp"] * 3, dtype=object), np.array([40000] * 3), np.array([8080] * 3),
+        np.array(["192.0.2.1"] * 3, dtype=object),
+        np.array([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], dtype=object),
+    )  # fmt: skip
+    whole = identify(*rows[0], transport="tcp", client_port=40000, server_port=8080,
+                     server_ip="192.0.2.1")  # fmt: skip
+    assert whole.fields and whole.credentials
+    assert found[0] == dataclasses.replace(whole, fields={})
+    assert found[1:] == [None, None]
