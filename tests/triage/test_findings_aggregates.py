@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import annotator
+from annotator.triage.evaluate import _groups
 
 
 @pytest.mark.parametrize("name", ["mixed.pcap", "mixed.pcapng", "truncated.pcap"])
@@ -35,3 +37,21 @@ def test_findings_sum_up_their_flows(samples: Path, name: str) -> None:
     assert len(seen) == len(findings)  # one finding per group
     ranks = findings["severity"].cat.codes.tolist()
     assert ranks == sorted(ranks, reverse=True)
+
+
+def _numbered_by_first_appearance(keys: np.ndarray) -> list[int]:
+    seen: dict[tuple, int] = {}
+    return [seen.setdefault(tuple(col), len(seen)) for col in keys.T.tolist()]
+
+
+@pytest.mark.parametrize("high", [3, 70_000, 2**60])
+def test_finding_groups_are_numbered_by_first_appearance(high: int) -> None:
+    # Findings come out in the order their groups first appear (before the
+    # severity sort), whatever the sizes of the codes: 2**60 takes the
+    # general path, the others the single-integer one.
+    rng = np.random.default_rng(high)
+    keys = rng.integers(0, 4, size=(5, 3000))
+    keys[2] *= high  # the column of server address codes, say
+    group, n = _groups(keys)
+    expected = _numbered_by_first_appearance(keys)
+    assert group.tolist() == expected and n == max(expected) + 1
