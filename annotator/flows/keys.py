@@ -8,12 +8,16 @@ IPv4-mapped, so they compare like their four bytes) and then ports, which is
 also the order Community ID v1 uses.
 
 Grouping sorts packets by a 64-bit hash of the key rather than by eight key
-columns (one radix-friendly sort instead of a lexsort); every grouping checks
-the full key, so a hash collision never merges two conversations.
+columns (one radix-friendly sort instead of a lexsort); every grouping and
+every lookup checks the full key, so a hash collision never merges two
+conversations nor splits one.  The hash is keyed with a secret of the
+process, so a hostile capture cannot line many conversations up on one hash.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,14 +27,17 @@ _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """The 64-bit finaliser of MurmurHash3: spreads every input bit over the word."""
-    x = x ^ (x >> _S33)
-    x *= _M1
-    x ^= x >> _S33
-    x *= _M2
-    x ^= x >> _S33
-    return x
+def _mix_into(x: np.ndarray, spare: np.ndarray) -> None:
+    """The 64-bit finaliser of MurmurHash3, in place (``spare``: scratch of x's shape).
+
+    A bijection that spreads every input bit over the word.
+    """
+    for multiplier in (_M1, _M2):
+        np.right_shift(x, _S33, out=spare)
+        x ^= spare
+        x *= multiplier
+    np.right_shift(x, _S33, out=spare)
+    x ^= spare
 
 
 @dataclass
@@ -73,26 +80,40 @@ def unpack_small(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return proto, a_port, b_port
 
 
-_K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                               0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)]  # fmt: skip
+#: This process's secret words for the flow hash, one per key column (see
+#: :func:`hash_key`).  Forked worker processes inherit them.
+_SECRET = np.frombuffer(os.urandom(8 * 5), dtype=np.uint64).copy()
 
 
 def hash_key(
     a_hi: np.ndarray, a_lo: np.ndarray, b_hi: np.ndarray, b_lo: np.ndarray, small: np.ndarray
 ) -> np.ndarray:
-    """64-bit hash of canonical key columns (arrays of equal length).
+    """64-bit hash of canonical key columns (arrays of equal length), keyed by a secret.
 
-    Each column is multiplied by its own odd constant, the products summed
-    and the sum finalised; grouping verifies full keys, so the hash only has
-    to spread real keys well, not resist crafted collisions (a collision
-    costs an exact regrouping of the batch, never a wrong flow).
+    The columns are folded in one at a time: each is XORed, with a secret
+    word of its own, into the running value, which then goes through the
+    MurmurHash3 finaliser (a bijection).  Two keys differing in one column
+    never collide, and for keys differing in several the difference that
+    would cancel depends on the secret, so a capture cannot be crafted to put
+    many conversations on one hash.  (Multiplying the columns by public
+    constants and summing, as before, let anyone solve for such keys: a
+    conversation whose two IPv6 interface identifiers differ from another's
+    in their top bit collided with it whatever the constants.)  Grouping
+    still checks the full key, so a chance collision never merges two
+    conversations.
+
+    The secret is drawn per process, so hashes compare only within one
+    process (and the workers it forks): the set merger hashes again the keys
+    of parts read elsewhere.
     """
-    h = small * _K[0]
-    h += a_lo * _K[1]
-    h += b_lo * _K[2]
-    h += a_hi * _K[3]
-    h += b_hi * _K[4]
-    return _mix(h)
+    h = small ^ _SECRET[0]
+    spare = np.empty_like(h)
+    _mix_into(h, spare)
+    for word, column in zip(_SECRET[1:], (a_lo, b_lo, a_hi, b_hi), strict=True):
+        h ^= column
+        h ^= word
+        _mix_into(h, spare)
+    return h
 
 
 def canonical_keys(
@@ -125,3 +146,37 @@ def same_key(k1: tuple[np.ndarray, ...], k2: tuple[np.ndarray, ...]) -> np.ndarr
     for x, y in zip(k1[1:], k2[1:], strict=True):
         eq &= x == y
     return eq
+
+
+def find_keys(
+    sorted_h: np.ndarray,
+    keys_at: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    h: np.ndarray,
+    key: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each (hash, key) sits in an index sorted by hash, and whether it is there.
+
+    ``keys_at(positions)`` gives the full keys of index entries.  Entries
+    with equal hashes sit side by side; each lookup walks its run until the
+    key matches, so a key that shares its hash with another entry is still
+    found.  Returns the positions (meaningful where found) and the found mask.
+    """
+    n = len(sorted_h)
+    where = np.zeros(len(h), dtype=np.intp)
+    found = np.zeros(len(h), dtype=bool)
+    if n == 0 or len(h) == 0:
+        return where, found
+    pos = np.searchsorted(sorted_h, h).astype(np.intp)
+    pending = np.arange(len(h))
+    while len(pending):
+        p = pos[pending]
+        inside = p < n
+        p = np.minimum(p, n - 1)
+        same_h = inside & (sorted_h[p] == h[pending])
+        hit = same_h & same_key(keys_at(p), tuple(k[pending] for k in key))
+        found[pending[hit]] = True
+        where[pending[hit]] = p[hit]
+        again = same_h & ~hit  # the same hash, another key: try the next entry
+        pending = pending[again]
+        pos[pending] = p[again] + 1
+    return where, found

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
-from annotator.flows.keys import same_key
+from annotator.flows.keys import find_keys
 
 _KEY_COLUMNS = ("a_hi", "a_lo", "b_hi", "b_lo", "small")
 _NEVER = np.iinfo(np.int64).max
@@ -47,11 +47,14 @@ class LiveTable:
 
     def lookup(self, h: np.ndarray, key: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Slots of the live flows with these hashes and keys, and which exist."""
-        n = len(self.index_h)
-        if n == 0:
-            return np.zeros(len(h), dtype=np.intp), np.zeros(len(h), dtype=bool)
-        slot = self.index_slot[np.minimum(np.searchsorted(self.index_h, h), n - 1)]
-        found = same_key(tuple(self.cols[c][slot] for c in _KEY_COLUMNS), key)
+        index_slot, cols = self.index_slot, self.cols
+
+        def keys_at(positions: np.ndarray) -> tuple[np.ndarray, ...]:
+            slots = index_slot[positions]
+            return tuple(cols[c][slots] for c in _KEY_COLUMNS)
+
+        at, found = find_keys(self.index_h, keys_at, h, key)
+        slot = index_slot[at] if len(index_slot) else np.zeros(len(h), dtype=np.intp)
         return slot, found
 
     def remove(self, slots: np.ndarray) -> Flows | None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from annotator.capture.decode.fragments import FragmentTable, within_window
 from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
-from annotator.flows.keys import canonical_keys, same_key
+from annotator.flows.keys import canonical_keys, find_keys, hash_key
 from annotator.result import CaptureInfo, Partial
 
 _KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "small")
@@ -98,27 +98,8 @@ class _Carry:
         return carry
 
     def lookup(self, h: np.ndarray, key: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.h)
-        if n == 0 or len(h) == 0:
-            return np.zeros(len(h), dtype=np.intp), np.zeros(len(h), dtype=bool)
-        at = np.minimum(np.searchsorted(self.h, h), n - 1)
-        # Equal hashes sit side by side; walk the run to find the exact key.
-        found = np.zeros(len(h), dtype=bool)
-        where = at.copy()
-        pending = np.arange(len(h))
-        pos = at.copy()
-        while len(pending):
-            p = pos[pending]
-            ok = p < n
-            p = np.minimum(p, n - 1)
-            same_h = ok & (self.h[p] == h[pending])
-            hit = same_h & same_key(tuple(k[p] for k in self.key), tuple(k[pending] for k in key))
-            found[pending[hit]] = True
-            where[pending[hit]] = p[hit]
-            again = same_h & ~hit
-            pending = pending[again]
-            pos[pending] = p[again] + 1
-        return where, found
+        """Carry positions of these hashes and keys, and which are carried."""
+        return find_keys(self.h, lambda p: tuple(k[p] for k in self.key), h, key)
 
 
 Finalizer = Callable[[Flows, list[Any]], None]
@@ -146,6 +127,9 @@ class SetMerger:
     def add(self, part: FilePart) -> None:
         """Merge the next part (parts must come in file order); its flows are consumed."""
         flows = dict(part.flows)
+        # The part may come from another process, whose flow hash has its own
+        # secret (see annotator.flows.keys.hash_key): hash its keys here.
+        flows["h"] = hash_key(*(flows[c] for c in _KEY))
         n_new = len(flows["h"])
         flows["file"] = np.full(n_new, self.files, dtype=np.int32)
         ev = flows["ev"]

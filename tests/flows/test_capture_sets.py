@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import annotator
@@ -78,6 +79,45 @@ def test_mixed_uneven_cuts_equal_whole(samples, tmp_path, mixed_whole, cuts, job
     split = split_pcap(samples / "mixed.pcap", cuts, tmp_path)
     result = annotator.annotate(list(reversed([str(p) for p in split.paths])), jobs=jobs)
     assert_same(mixed_whole, result, split)
+
+
+@pytest.mark.parametrize("size", [3, 20])
+def test_parts_hashed_with_another_secret_merge_as_one_read(
+    samples, tmp_path, mixed_whole, monkeypatch, size
+):
+    # A part read in another process (a spawned worker, a Dask worker on
+    # another machine) carries flow hashes keyed with that process's secret.
+    from annotator.flows import keys, read
+
+    own, plain_read = keys._SECRET, read.read_part
+    secrets = np.random.default_rng(size)
+
+    def read_elsewhere(*args, **kwargs):
+        monkeypatch.setattr(keys, "_SECRET", secrets.integers(0, 2**64, 5, dtype=np.uint64))
+        try:
+            return plain_read(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(keys, "_SECRET", own)
+
+    monkeypatch.setattr(read, "read_part", read_elsewhere)
+    split = split_every(samples / "mixed.pcap", size, tmp_path)
+    assert_same(mixed_whole, annotator.annotate(shuffled(split.paths, size)), split)
+
+
+def test_colliding_hashes_neither_merge_nor_split_conversations_across_files(
+    samples, tmp_path, mixed_whole, monkeypatch
+):
+    # Every key on one hash: the readers' live tables and the set merger's
+    # carry must still tell conversations apart by their full keys.
+    from annotator.flows import keys, merge
+
+    def one_hash(a_hi, *rest):
+        return np.zeros(len(a_hi), dtype=np.uint64)
+
+    monkeypatch.setattr(keys, "hash_key", one_hash)
+    monkeypatch.setattr(merge, "hash_key", one_hash)
+    split = split_every(samples / "mixed.pcap", 7, tmp_path)
+    assert_same(mixed_whole, annotator.annotate(shuffled(split.paths, 7)), split)
 
 
 # --- crafted captures: a file boundary on each merge rule ----------------------------

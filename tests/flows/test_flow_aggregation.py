@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotator.errors import UsageError
 from annotator.flows import keys as keys_module
@@ -172,13 +174,53 @@ def test_community_id_matches_the_specification_vectors():
     ]
 
 
-def test_hash_collisions_never_merge_conversations(monkeypatch):
+@pytest.mark.parametrize("batches", [None, [7, 14], [3, 10, 17], list(range(1, 21))])
+def test_hash_collisions_never_merge_nor_split_conversations(monkeypatch, batches):
+    # Seven conversations on one hash, their packets interleaved and cut into
+    # batches: a later batch must find each live flow by its full key.
     monkeypatch.setattr(
         keys_module, "hash_key", lambda a_hi, *rest: np.zeros(len(a_hi), dtype=np.uint64)
     )
     pk = [udp(C, 1000 + i % 7, S, 53, 1.0 + i) for i in range(21)]
-    flows, _, _ = flows_of(pk)
+    flows, _, _ = flows_of(pk, batches=batches)
     assert sorted(flows.packets.tolist()) == [3] * 7
+    assert sorted(flows.client_port.tolist()) == list(range(1000, 1007))
+
+
+def _hashes(keys: list[tuple[int, int, int, int, int]]) -> list[int]:
+    cols = [np.array(c, dtype=np.uint64) for c in zip(*keys, strict=True)]
+    return keys_module.hash_key(*cols).tolist()
+
+
+def test_the_flow_hash_has_no_collisions_that_hold_whatever_the_constants():
+    # Summing the columns times odd constants made these keys collide for any
+    # constants: the top bits of the two IPv6 interface identifiers flipped
+    # (2**63 times an even sum of constants is 0 modulo 2**64), and the like.
+    top = 1 << 63
+    base = (0x20010DB800000001, 0x0000000000000001, 0x20010DB800000002, 0x0000000000000002,
+            (17 << 48) | (40000 << 16) | 53)  # fmt: skip
+    a_hi, a_lo, b_hi, b_lo, small = base
+    crafted = [
+        base,
+        (a_hi, a_lo ^ top, b_hi, b_lo ^ top, small),
+        (a_hi ^ top, a_lo, b_hi ^ top, b_lo, small),
+        (a_hi ^ top, a_lo ^ top, b_hi, b_lo, small),
+        (a_hi, a_lo, b_hi, b_lo ^ top, small ^ top),
+    ]
+    assert len(set(_hashes(crafted))) == len(crafted)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=5, max_size=5),
+    st.integers(0, 4),
+    st.integers(1, 2**64 - 1),
+)
+def test_keys_differing_in_one_column_never_share_a_hash(key, column, change):
+    other = list(key)
+    other[column] ^= change
+    first, second = _hashes([tuple(key), tuple(other)])
+    assert first != second
 
 
 def reference_flows(packets, timeout):
