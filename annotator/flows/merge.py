@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.capture.decode.fragments import FragmentTable, within_window
+from annotator.capture.decode.fragments import FragmentTable, fragment_keys, within_window
 from annotator.flows.flowcols import OBJECT_COLUMNS, Flows, concat, empty_flows, take
 from annotator.flows.keys import canonical_keys, find_keys, hash_key
 from annotator.result import CaptureInfo, Partial
@@ -189,9 +189,9 @@ def _attribute(part: FilePart, fragments: FragmentTable, cols: Flows, carry: _Ca
     part's accounting moves it from other traffic to flows.
     """
     o = part.orphans
-    keys = zip(
-        *(o[c].tolist() for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
-                                   "frag_id", "frag_nh")), strict=True,
+    keys = fragment_keys(
+        *(o[c] for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "frag_id",
+                         "frag_nh")),
     )  # fmt: skip
     stamps = o["ts_ns"].tolist()
     entries = [(i, fragments.get(k)) for i, k in enumerate(keys)]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
+
+import numpy as np
 import pytest
 
 from annotator.capture.columns import KIND_FLOW, KIND_OTHER, KIND_UNDECODABLE
 from annotator.capture.decode import Decoder
+from annotator.capture.decode.fragments import fragment_keys
 
 from .craft import (
     ACK,
@@ -369,3 +374,57 @@ def test_results_do_not_depend_on_batching():
     for name in ("frame", "kind", "proto", "sport", "dport", "src_lo", "dst_hi", "payload_len"):
         joined = np.concatenate([p[name] for p in parts])
         assert np.array_equal(big[name], joined), name
+
+
+# Python's hash of a tuple of integers is public (xxHash-style lanes over the
+# integers' own hashes), so IPv6 fragment keys can be solved for one hash.
+_M64 = (1 << 64) - 1
+_P1, _P2, _P5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
+
+
+def _lane(acc: int, value: int) -> int:
+    acc = (acc + (value % ((1 << 61) - 1)) * _P2) & _M64
+    return ((((acc << 31) | (acc >> 33)) & _M64) * _P1) & _M64
+
+
+def _tuple_hash_collisions(n: int) -> list[tuple[int, ...]]:
+    """``n`` (version, src_hi, src_lo, dst_hi, dst_lo, id, nh) with one tuple hash."""
+    target = 0x0123456789ABCDEF
+    p1_inverse, p2_inverse = pow(_P1, -1, 1 << 64), pow(_P2, -1, 1 << 64)
+    before = (target * p1_inverse) & _M64
+    before = ((before >> 31) | (before << 33)) & _M64  # undo the rotation
+    rng, out = random.Random(6), []
+    while len(out) < n:
+        src_lo = rng.getrandbits(60)
+        acc = _P5
+        for value in (6, 0x20010DB800000001, src_lo, 0x20010DB800000002):
+            acc = _lane(acc, value)
+        dst_lo = ((before - acc) * p2_inverse) & _M64
+        if dst_lo < (1 << 61) - 1:
+            out.append((6, 0x20010DB800000001, src_lo, 0x20010DB800000002, dst_lo, 7, 17))
+    return out
+
+
+def test_crafted_fragment_keys_do_not_share_a_dict_hash() -> None:
+    crafted = _tuple_hash_collisions(500)
+    assert len({hash(k) for k in crafted}) == 1  # as tuples: one hash for all
+    columns = [np.array(c, dtype=np.uint64 if i in (1, 2, 3, 4) else np.int64)
+               for i, c in enumerate(zip(*crafted, strict=True))]  # fmt: skip
+    keys = fragment_keys(*columns)
+    assert len(set(keys)) == len(crafted)
+    assert len({hash(k) for k in keys}) == len(crafted)
+
+
+def test_fragments_of_crafted_colliding_keys_each_find_their_own_ports():
+    frames, crafted = [], _tuple_hash_collisions(300)
+    for i, (_, s_hi, s_lo, d_hi, d_lo, ident, _) in enumerate(crafted):
+        src = str(ipaddress.IPv6Address(s_hi << 64 | s_lo))
+        dst = str(ipaddress.IPv6Address(d_hi << 64 | d_lo))
+        body = udp(1000 + i, 53, b"q" * 40)
+        frames.append(ethernet(ipv6(src, dst, 44, ipv6_fragment(
+            17, body[:24], offset=0, more=True, ident=ident)), 0x86DD))  # fmt: skip
+        frames.append(ethernet(ipv6(src, dst, 44, ipv6_fragment(
+            17, body[24:], offset=24, more=False, ident=ident)), 0x86DD))  # fmt: skip
+    batch = decode(frames)
+    assert batch["kind"].tolist() == [KIND_FLOW] * len(frames)
+    assert batch["sport"].tolist() == [1000 + i // 2 for i in range(len(frames))]

@@ -81,7 +81,7 @@ class Decoder:
         self._held: dict[str, np.ndarray] | None = None
         self._clock: int | None = None  # see _fragments_stage
 
-    def fragment_state(self) -> list[tuple[tuple[int, ...], tuple[int, int, int, int]]]:
+    def fragment_state(self) -> list[tuple[bytes, tuple[int, int, int, int]]]:
         """The first fragments remembered so far, oldest first.
 
         Each is (key, (proto, sport, dport, timestamp in ns)).

@@ -42,7 +42,42 @@ from collections.abc import Iterable
 
 import numpy as np
 
-Key = tuple[int, int, int, int, int, int, int]
+#: A fragment key: IP version, next protocol, identification, source and
+#: destination (as two 64-bit halves each), packed into bytes (see
+#: :func:`fragment_keys`).
+Key = bytes
+
+_KEY_LAYOUT = np.dtype(
+    [("version", "u1"), ("nh", "u1"), ("id", "<i8"),
+     ("src_hi", "<u8"), ("src_lo", "<u8"), ("dst_hi", "<u8"), ("dst_lo", "<u8")]
+)  # fmt: skip
+
+
+def fragment_keys(
+    ip_version: np.ndarray,
+    src_hi: np.ndarray,
+    src_lo: np.ndarray,
+    dst_hi: np.ndarray,
+    dst_lo: np.ndarray,
+    frag_id: np.ndarray,
+    frag_nh: np.ndarray,
+) -> list[Key]:
+    """The fragment keys of aligned columns, as bytes.
+
+    Bytes, not tuples of integers: Python hashes bytes with a secret drawn
+    when the interpreter starts, but integers and tuples of them with a
+    public function, so the traffic in a capture could be chosen to put
+    every key on one hash.  A dict then walks all of them at each insertion
+    and lookup: 20,000 such IPv6 fragment keys took 5.6 s to enter, against
+    4 ms for ordinary ones, and the table holds up to 65,536.
+    """
+    packed = np.empty(len(ip_version), dtype=_KEY_LAYOUT)
+    packed["version"], packed["nh"], packed["id"] = ip_version, frag_nh, frag_id
+    packed["src_hi"], packed["src_lo"] = src_hi, src_lo
+    packed["dst_hi"], packed["dst_lo"] = dst_hi, dst_lo
+    raw, width = packed.tobytes(), _KEY_LAYOUT.itemsize
+    return [raw[at : at + width] for at in range(0, len(raw), width)]
+
 
 DEFAULT_CAPACITY = 65_536
 
@@ -68,20 +103,14 @@ class FragmentTable:
         return len(self._entries)
 
     @staticmethod
-    def keys(cols: dict[str, np.ndarray], frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> list:
+    def keys(
+        cols: dict[str, np.ndarray], frag_id: np.ndarray, frag_nh: np.ndarray, idx
+    ) -> list[Key]:
         """The fragment keys of packets ``idx``."""
-        return list(
-            zip(
-                cols["ip_version"][idx].tolist(),
-                cols["src_hi"][idx].tolist(),
-                cols["src_lo"][idx].tolist(),
-                cols["dst_hi"][idx].tolist(),
-                cols["dst_lo"][idx].tolist(),
-                frag_id[idx].tolist(),
-                frag_nh[idx].tolist(),
-                strict=True,
-            )
-        )
+        return fragment_keys(
+            *(cols[c][idx] for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo")),
+            frag_id[idx], frag_nh[idx],
+        )  # fmt: skip
 
     def absorb(self, items: Iterable[tuple[Key, tuple[int, int, int, int]]]) -> None:
         """Enter ``(key, (proto, sport, dport, ts_ns))`` entries, oldest first, as :meth:`items`."""
