@@ -251,11 +251,16 @@ def _merge_file(
     # that had ended (then its SYN really opened a new flow).
     joins = rows[cols["rejoin"][rows]]
     if len(joins):
-        # Rejoin pieces are rare (a key whose first packets precede its first
-        # SYN): find each one's head by its exact key.
-        head_of = {k: i for i, k in enumerate(zip(*(x.tolist() for x in hkey), strict=True))}
-        jkey = zip(*(cols[c][joins].tolist() for c in _KEY), strict=True)
-        jh = np.array([head_of[k] for k in jkey], dtype=np.intp)
+        # A rejoin piece (a key whose first packets precede its first SYN)
+        # has a head of its key in the same file: find it by hash, then key.
+        # (Not a dict of key tuples: Python hashes integers with a public
+        # function, so a capture could put all its keys on one dict slot.)
+        by_h = np.argsort(cols["h"][heads], kind="stable")
+        at, _ = find_keys(
+            cols["h"][heads][by_h], lambda p: tuple(k[by_h[p]] for k in hkey),
+            cols["h"][joins], tuple(cols[c][joins] for c in _KEY),
+        )  # fmt: skip
+        jh = by_h[at]
         back = ~(cont[jh] & p_ended[jh])
         target[joins[back]] = target[heads[jh[back]]]
 

@@ -230,6 +230,30 @@ def test_acks_then_syn_after_the_boundary(tmp_path, jobs, with_fin):
         expect_flow(next(result.flows.itertuples()), conv, range(11), "handshake")
 
 
+def test_acks_then_syn_of_several_conversations_on_one_hash(tmp_path, monkeypatch):
+    # Each conversation's piece after its first SYN is joined back to its own
+    # head in the second file, found by full key among keys on one hash.
+    from annotator.flows import keys, merge
+
+    def one_hash(a_hi, *rest):
+        return np.zeros(len(a_hi), dtype=np.uint64)
+
+    monkeypatch.setattr(keys, "hash_key", one_hash)
+    monkeypatch.setattr(merge, "hash_key", one_hash)
+    convs = [Conversation(client=(CLIENT, 40000 + i)).handshake(i / 100) for i in range(4)]
+    for i, conv in enumerate(convs):
+        t = 1 + i / 100
+        conv.send(t, True, ACK).send(t + 0.1, False, ACK)
+        conv.send(t + 1, True, ACK).send(t + 1.1, False, ACK)  # after the cut
+        conv.send(t + 2, True, SYN).send(t + 2.1, False, SYN | ACK).send(t + 2.2, True)
+    packets = sorted((p for conv in convs for p in conv.packets), key=lambda p: p[0])
+    result = read_set(tmp_path, packets, 4 * 5, 1)
+    rows = sorted(result.flows.itertuples(), key=lambda r: r.client_port)
+    assert len(rows) == len(convs)
+    for row, conv in zip(rows, convs, strict=True):
+        expect_flow(row, conv, range(10), "handshake")
+
+
 @JOBS
 @pytest.mark.parametrize(("gap", "flows"), [(121.0, 2), (119.0, 1)])
 def test_udp_idle_gap_at_the_boundary(tmp_path, jobs, gap, flows):
