@@ -256,11 +256,11 @@ def _merge_file(
         # (Not a dict of key tuples: Python hashes integers with a public
         # function, so a capture could put all its keys on one dict slot.)
         by_h = np.argsort(cols["h"][heads], kind="stable")
-        at, _ = find_keys(
+        head_at, _ = find_keys(
             cols["h"][heads][by_h], lambda p: tuple(k[by_h[p]] for k in hkey),
             cols["h"][joins], tuple(cols[c][joins] for c in _KEY),
         )  # fmt: skip
-        jh = by_h[at]
+        jh = by_h[head_at]
         back = ~(cont[jh] & p_ended[jh])
         target[joins[back]] = target[heads[jh[back]]]
 
