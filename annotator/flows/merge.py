@@ -66,6 +66,12 @@ class FilePart:
     # mode), and the first fragments remembered at its end (see _attribute).
     orphans: dict[str, np.ndarray] | None = None
     fragments: list = field(default_factory=list)
+    # Later fragments still waiting for a first fragment when the file ended
+    # (orphan columns), and each key's first first fragment in the file's
+    # first batch: they meet across a boundary as in one read (see
+    # _attribute_trailing).
+    trailing: dict[str, np.ndarray] | None = None
+    leading: dict = field(default_factory=dict)
 
 
 def order_parts(parts: list[FilePart]) -> list[FilePart]:
@@ -123,6 +129,8 @@ class SetMerger:
         self.open: Flows | None = None  # flows still live at the end of the files so far
         self.fragments = FragmentTable()  # first fragments at the end of the files so far
         self.files = 0
+        # The previous part and its trailing later fragments not yet counted.
+        self._pending: tuple[FilePart, dict[str, np.ndarray]] | None = None
 
     def add(self, part: FilePart) -> None:
         """Merge the next part (parts must come in file order); its flows are consumed."""
@@ -136,13 +144,25 @@ class SetMerger:
         flows["ev"] = np.where(ev >= 0, ev + len(self.evidence), -1).astype(np.int32)
         self.evidence.extend(part.evidence)
         part.flows, part.evidence = {}, []  # the merger owns them now
+        this_file = self.files
         self.files += 1
         carried = self.open if self.open is not None else empty_flows()
         m = len(carried["h"])
         cols = concat([carried, flows]) if m else flows
         carry = _Carry.of(cols, m)
-        if part.orphans is not None and len(self.fragments) and m:
-            _attribute(part, self.fragments, cols, carry)
+        trailing = part.trailing
+        if len(self.fragments) and m:
+            if part.orphans is not None:
+                _attribute(part, part.orphans, self.fragments, cols, carry)
+            if trailing is not None:  # a first fragment before them wins
+                counted = _attribute(part, trailing, self.fragments, cols, carry)
+                trailing = {c: v[~counted] for c, v in trailing.items()}
+        if self._pending is not None and part.leading:
+            prev, orphans = self._pending
+            _attribute_trailing(prev, orphans, this_file - 1, part.leading, cols,
+                                np.arange(m, len(cols["h"])))  # fmt: skip
+        waiting = trailing is not None and len(trailing["ts_ns"]) > 0
+        self._pending = (part, trailing) if waiting else None
         target = np.arange(len(cols["h"]), dtype=np.int64)
         met = _merge_file(cols, np.arange(m, len(cols["h"])), target, carry, self.timeout_ns)
         # A carried flow whose key was met in this file can no longer go on:
@@ -180,49 +200,113 @@ class SetMerger:
         return concat([*final, tail]), self.evidence
 
 
-def _attribute(part: FilePart, fragments: FragmentTable, cols: Flows, carry: _Carry) -> None:
-    """Count a file's orphan fragments in the flows of their first fragments.
-
-    A later fragment at the start of a file whose first fragment ended the
-    previous file belongs to that datagram's flow, as it would in a single
-    read: its packet and bytes go to the flow still live for that key, and the
-    part's accounting moves it from other traffic to flows.
-    """
-    o = part.orphans
+def _matched_orphans(
+    o: dict[str, np.ndarray], lookup: Callable[[bytes], tuple[int, int, int, int] | None]
+) -> tuple[np.ndarray, Any]:
+    """The orphan rows whose fragment key ``lookup`` knows within the window, and
+    the canonical flow keys they take from those first fragments."""
     keys = fragment_keys(
         *(o[c] for c in ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "frag_id",
                          "frag_nh")),
     )  # fmt: skip
     stamps = o["ts_ns"].tolist()
-    entries = [(i, fragments.get(k)) for i, k in enumerate(keys)]
+    entries = [(i, lookup(k)) for i, k in enumerate(keys)]
     hits = [(i, v) for i, v in entries if v is not None and within_window(stamps[i], v[3])]
-    if not hits:
-        return
     idx = np.array([i for i, _ in hits], dtype=np.intp)
-    ports = np.array([v for _, v in hits], dtype=np.int64)
+    ports = np.array([v for _, v in hits], dtype=np.int64).reshape(-1, 4)
     k = canonical_keys(
         o["src_hi"][idx], o["src_lo"][idx], o["dst_hi"][idx], o["dst_lo"][idx],
         ports[:, 1].astype(np.uint16), ports[:, 2].astype(np.uint16),
         ports[:, 0].astype(np.uint8), o["vlan"][idx],
     )  # fmt: skip
+    return idx, k
+
+
+def _count_in_flows(part: FilePart, o: dict[str, np.ndarray], i: int) -> None:
+    """Move orphan row ``i`` of ``part`` from other traffic to flows in its accounting."""
+    label = f"IPv{int(o['ip_version'][i])} fragment, first fragment not seen"
+    wire = int(o["wire_len"][i])
+    part.other[label] -= 1
+    part.other_bytes[label] -= wire
+    if part.other[label] <= 0:
+        del part.other[label], part.other_bytes[label]
+    part.counts["other"] -= 1
+    part.counts["in_flows"] += 1
+
+
+def _add_packet(cols: Flows, row: int, fwd: bool, ts: int, wire: int) -> None:
+    """Count one packet without payload or TCP flags in flow ``row``."""
+    side = "ab" if fwd else "ba"
+    cols[f"pk_{side}"][row] += 1
+    cols[f"by_{side}"][row] += wire
+    cols["first_ts"][row] = min(cols["first_ts"][row], ts)
+    cols["last_ts"][row] = max(cols["last_ts"][row], ts)
+
+
+def _attribute(
+    part: FilePart, o: dict[str, np.ndarray], fragments: FragmentTable, cols: Flows,
+    carry: _Carry,
+) -> np.ndarray:  # fmt: skip
+    """Count a file's orphan fragments in the flows of their first fragments.
+
+    A later fragment at the start of a file whose first fragment ended the
+    previous file belongs to that datagram's flow, as it would in a single
+    read: its packet and bytes go to the flow still live for that key, and the
+    part's accounting moves it from other traffic to flows.  Returns which
+    rows of ``o`` were counted.
+    """
+    counted = np.zeros(len(o["ts_ns"]), dtype=bool)
+    idx, k = _matched_orphans(o, fragments.get)
+    if not len(idx):
+        return counted
     at, found = carry.lookup(k.h, (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
     for j in np.flatnonzero(found):
         root, i = carry.root[at[j]], idx[j]
-        ts, wire = int(o["ts_ns"][i]), int(o["wire_len"][i])
-        side = "ab" if k.fwd[j] else "ba"
-        cols[f"pk_{side}"][root] += 1
-        cols[f"by_{side}"][root] += wire
-        cols["first_ts"][root] = min(cols["first_ts"][root], ts)
-        cols["last_ts"][root] = max(cols["last_ts"][root], ts)
+        ts = int(o["ts_ns"][i])
+        _add_packet(cols, root, bool(k.fwd[j]), ts, int(o["wire_len"][i]))
         carry.last_pkt_ts[at[j]] = max(carry.last_pkt_ts[at[j]], ts)
         cols["last_pkt_ts"][root] = max(cols["last_pkt_ts"][root], ts)
-        label = f"IPv{int(o['ip_version'][i])} fragment, first fragment not seen"
-        part.other[label] -= 1
-        part.other_bytes[label] -= wire
-        if part.other[label] <= 0:
-            del part.other[label], part.other_bytes[label]
-        part.counts["other"] -= 1
-        part.counts["in_flows"] += 1
+        _count_in_flows(part, o, i)
+        counted[i] = True
+    return counted
+
+
+def _attribute_trailing(
+    prev: FilePart, o: dict[str, np.ndarray], prev_file: int, leading: dict, cols: Flows,
+    rows: np.ndarray,
+) -> None:  # fmt: skip
+    """Count the later fragments that ended the previous file in the flows of the
+    first fragments that open this one (``rows``: this file's flows).
+
+    In one read, a later fragment with no first fragment before it waits one
+    batch for one after it, and at a file boundary that batch is the next
+    file's first.  The fragment then comes first in the flow of its first
+    fragment, which is that key's first flow in this file: the flow now
+    starts in the previous file, at the fragment's frame.
+    """
+    idx, k = _matched_orphans(o, leading.get)
+    if not len(idx):
+        return
+    heads = rows[cols["head"][rows]]
+    by_h = np.argsort(cols["h"][heads], kind="stable")
+    hkey = tuple(cols[c][heads] for c in _KEY)
+    at, found = find_keys(
+        cols["h"][heads][by_h], lambda p: tuple(c[by_h[p]] for c in hkey),
+        k.h, (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small),
+    )  # fmt: skip
+    started: set[int] = set()
+    for j in np.flatnonzero(found).tolist():  # orphans are in capture order
+        row, i = int(heads[by_h[at[j]]]), idx[j]
+        ts, fwd = int(o["ts_ns"][i]), bool(k.fwd[j])
+        _add_packet(cols, row, fwd, ts, int(o["wire_len"][i]))
+        if row not in started:  # the earliest of them is the flow's first packet
+            started.add(row)
+            cols["file"][row] = prev_file
+            cols["first_frame"][row] = int(o["frame"][i])
+            cols["first_pkt_ts"][row] = ts
+            cols["first_fwd"][row] = fwd
+            cols["open_first"][row] = False
+        _count_in_flows(prev, o, i)
 
 
 def _merge_file(

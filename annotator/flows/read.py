@@ -234,6 +234,8 @@ def read_part(
         seconds=time.perf_counter() - started,
         orphans=_stack(decoder.orphans),
         fragments=decoder.fragment_state(),
+        trailing=decoder.trailing if decoder.trailing and len(decoder.trailing["ts_ns"]) else None,
+        leading=decoder.leading or {},
     )
 
 

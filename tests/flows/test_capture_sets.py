@@ -334,6 +334,40 @@ def test_udp_fragments_across_the_boundary_stay_in_the_flow(tmp_path, jobs):
 
 
 @JOBS
+@pytest.mark.parametrize("gap", [0.01, 59.0])
+def test_a_later_fragment_ending_a_file_meets_its_first_fragment_in_the_next(
+    tmp_path, jobs, gap
+):
+    # Sent last fragment first, the datagram is cut between its two halves:
+    # in one read the later fragment waits a batch for its first fragment; in
+    # the set it waits for the next file's first batch.  The flow then starts
+    # in the first file, with the later fragment.
+    datagram = udp(40000, 5060, b"OPTIONS sip:x SIP/2.0\r\n" + b"x" * 200)
+    later = ethernet(ipv4(CLIENT, SERVER, 17, datagram[104:], ident=79, fragment_offset=104))
+    first = ethernet(ipv4(CLIENT, SERVER, 17, datagram[:104], ident=79, more_fragments=True))
+    reply = _udp(SERVER, CLIENT, 5060, 40000, b"SIP/2.0 200 OK\r\n\r\n")
+    noise = _udp("10.9.9.9", SERVER, 53000, 53, b"\x00" * 20)
+    packets = [(0.0, noise), (0.5, later), (0.5 + gap, first), (0.6 + gap, reply)]
+    result = read_set(tmp_path, packets, 2, jobs)  # read_set: equal to the whole file
+    row = result.flows[result.flows.client_port == 40000].iloc[0]
+    assert (row.packets_c2s, row.packets_s2c) == (2, 1)
+    assert row.bytes_c2s == len(first) + len(later)
+    assert row.first_frame == 2 and row.capture.endswith("part000.pcap")
+    assert row.observed_protocol == "sip"
+    assert result.accounting["packets_other"] == 0
+
+
+@JOBS
+def test_a_later_fragment_ending_a_file_past_the_window_stays_other_traffic(tmp_path, jobs):
+    datagram = udp(40000, 5060, b"OPTIONS sip:x SIP/2.0\r\n" + b"x" * 200)
+    later = ethernet(ipv4(CLIENT, SERVER, 17, datagram[104:], ident=80, fragment_offset=104))
+    first = ethernet(ipv4(CLIENT, SERVER, 17, datagram[:104], ident=80, more_fragments=True))
+    result = read_set(tmp_path, [(0.0, later), (61.0, first)], 1, jobs)
+    assert result.flows.packets.tolist() == [1]
+    assert result.other.protocol.tolist() == ["IPv4 fragment, first fragment not seen"]
+
+
+@JOBS
 def test_handshakeless_tcp_across_the_boundary_by_ports(tmp_path, jobs):
     conv = Conversation(client=(CLIENT, 51000), server=(SERVER, 443))
     conv.send(0.0, False, PSH | ACK, b"\x17\x03\x03\x00\x05hello")
@@ -349,13 +383,6 @@ def test_handshakeless_tcp_across_the_boundary_by_ports(tmp_path, jobs):
 
 LABELED = Path(__file__).resolve().parents[3] / "shared" / "captures" / "labeled" / "pcap"
 NOT_EQUAL = {
-    # Later IP fragments arrive before their first fragment, which may lie in
-    # a later file; they wait for it one read batch within their own file
-    # only, so a file boundary between them changes the result (documented
-    # limitation).
-    "ip_fragmented_garbage.pcap": pytest.mark.skip(
-        reason="later fragments ahead of their first fragment are not carried into the next file"
-    ),
     # Timestamps go back 19 hours across a cut: the files are read in the
     # order part2, part0, part1, part3, and the UDP flow 40282<->7500 (frame
     # 9 in part2, frame 8 in part1) is split in two by the set merge, while

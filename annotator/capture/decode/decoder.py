@@ -76,6 +76,15 @@ class Decoder:
         #: (:mod:`annotator.flows.merge`).  They are still labelled other traffic.
         self.orphans: list[dict[str, np.ndarray]] | None = [] if keep_orphans else None
         self._hold = hold_orphans
+        #: With ``hold_orphans``: the rows still held when :meth:`flush` found
+        #: no first fragment for them (orphan columns, as in :attr:`orphans`,
+        #: where they are not listed), for a merge to match with the first
+        #: fragments that open the next file of a capture set; None before.
+        self.trailing: dict[str, np.ndarray] | None = None
+        #: Each key's first first fragment in the first batch (see
+        #: :meth:`FragmentTable.earliest`): what a row held at the end of the
+        #: previous file would have met in one read.  None before a batch.
+        self.leading: dict[bytes, tuple[int, int, int, int]] | None = None
         # The rows held back from the previous batch: its packet columns plus
         # "frag_id" and "frag_nh" (see :meth:`_release`).
         self._held: dict[str, np.ndarray] | None = None
@@ -110,6 +119,8 @@ class Decoder:
         orphans = np.zeros(0, dtype=np.intp)
         if pk.n:
             orphans = self._fragments_stage(pk, np.concatenate(firsts), np.concatenate(laters))
+            if self.leading is None:
+                self.leading = self._fragments.earliest()
             stray = np.flatnonzero(pk.cols["kind"] == PENDING)
             pk.finish(stray, KIND_UNDECODABLE, "not decoded")
         released = self._release() if self._held is not None else None
@@ -157,16 +168,17 @@ class Decoder:
         for column, value in zip(("proto", "sport", "dport"), values.T, strict=True):
             held[column][found] = value[found]
         held["payload_off"][:] = 0  # into the batch they came from; they carry no payload
-        if not found.all():
-            self._list_orphans(held, held["frag_id"], held["frag_nh"], np.flatnonzero(~found))
+        unmatched = np.flatnonzero(~found)
+        if not following:
+            self.trailing = _orphan_rows(held, held["frag_id"], held["frag_nh"], unmatched)
+        elif len(unmatched):
+            self._list_orphans(held, held["frag_id"], held["frag_nh"], unmatched)
         return held
 
     def _list_orphans(self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> None:
         """With ``keep_orphans``, list rows ``idx`` as later fragments whose first was not seen."""
         if self.orphans is not None and len(idx):
-            orphan = {c: cols[c][idx] for c in _ORPHAN_COLUMNS}
-            orphan["frag_id"], orphan["frag_nh"] = frag_id[idx], frag_nh[idx]
-            self.orphans.append(orphan)
+            self.orphans.append(_orphan_rows(cols, frag_id, frag_nh, idx))
 
     def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> np.ndarray:
         """Remember first fragments that became flow packets; attribute later ones.
@@ -236,7 +248,15 @@ _ORPHAN_COLUMNS = (
     "vlan",
     "ts_ns",
     "wire_len",
+    "frame",
 )
+
+
+def _orphan_rows(cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> dict:
+    """Rows ``idx`` of later fragments with no first fragment, as orphan columns."""
+    orphan = {c: cols[c][idx] for c in _ORPHAN_COLUMNS}
+    orphan["frag_id"], orphan["frag_nh"] = frag_id[idx], frag_nh[idx]
+    return orphan
 
 
 def _unseen_name(version: int) -> str:

@@ -198,6 +198,10 @@ class FragmentTable:
         self._bound()
         return found, values
 
+    def earliest(self) -> dict[Key, tuple[int, int, int, int]]:
+        """Each key's first first fragment in the batch last matched (a copy)."""
+        return dict(self._earliest)
+
     def look_up_following(
         self, keys: list[Key], ts_ns: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
