@@ -432,3 +432,24 @@ def test_fragments_of_crafted_colliding_keys_each_find_their_own_ports():
     batch = decode(frames)
     assert batch["kind"].tolist() == [KIND_FLOW] * len(frames)
     assert batch["sport"].tolist() == [1000 + i // 2 for i in range(len(frames))]
+
+
+def test_a_set_file_lists_only_the_earliest_stray_fragments(monkeypatch):
+    # For the merge with the previous file, a decoder lists later fragments
+    # that found no first fragment, but only as many as the first-fragment
+    # table holds (the earliest), so a flood of them cannot grow the list.
+    from annotator.capture.decode import decoder as decoder_module
+
+    monkeypatch.setattr(decoder_module, "MAX_LISTED_ORPHANS", 3)
+    decoder = Decoder(keep_orphans=True)
+    strays = [_reversed_datagram(ident)[0] for ident in range(10, 15)]
+    first = decoder.decode(record_batch(strays[:2], 1))
+    second = decoder.decode(record_batch(strays[2:], 1, first_frame=3))
+    for batch in (first, second):  # every one is still counted, as other traffic
+        assert set(batch["kind"].tolist()) == {KIND_OTHER}
+        assert {label(batch, i) for i in range(len(batch))} == {
+            "IPv4 fragment, first fragment not seen"
+        }
+    listed = [i for rows in decoder.orphans for i in rows["frag_id"].tolist()]
+    frames = [f for rows in decoder.orphans for f in rows["frame"].tolist()]
+    assert listed == [10, 11, 12] and frames == [1, 2, 3]

@@ -34,6 +34,10 @@ from .packets import PENDING, Packets, u8
 from .tags import walk_tags
 from .transport import decode_transport
 
+#: How many later fragments without a first fragment a decoder lists for a
+#: merge (``keep_orphans``), as many as the first-fragment table holds.
+MAX_LISTED_ORPHANS = DEFAULT_CAPACITY
+
 #: About how many packets are decoded together in one pass of the stages
 #: (see :meth:`Decoder.decode`; a slice holds at most 1.5 times this).
 SLICE = 8192
@@ -74,7 +78,12 @@ class Decoder:
         #: seen are also listed here (one dict of columns per batch), so that
         #: a merge with the previous file of a capture set can attribute them
         #: (:mod:`annotator.flows.merge`).  They are still labelled other traffic.
+        #: At most :data:`MAX_LISTED_ORPHANS` of them, the earliest: those are
+        #: the ones near the file's start that the previous file's first
+        #: fragments (a table of the same size) can claim, and a capture of
+        #: millions of stray fragments must not make the list grow with them.
         self.orphans: list[dict[str, np.ndarray]] | None = [] if keep_orphans else None
+        self._listed = 0
         self._hold = hold_orphans
         #: With ``hold_orphans``: the rows still held when :meth:`flush` found
         #: no first fragment for them (orphan columns, as in :attr:`orphans`,
@@ -177,8 +186,11 @@ class Decoder:
 
     def _list_orphans(self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> None:
         """With ``keep_orphans``, list rows ``idx`` as later fragments whose first was not seen."""
-        if self.orphans is not None and len(idx):
+        room = MAX_LISTED_ORPHANS - self._listed
+        if self.orphans is not None and len(idx) and room > 0:
+            idx = np.asarray(idx)[:room]
             self.orphans.append(_orphan_rows(cols, frag_id, frag_nh, idx))
+            self._listed += len(idx)
 
     def _fragments_stage(self, pk: Packets, first: np.ndarray, later: np.ndarray) -> np.ndarray:
         """Remember first fragments that became flow packets; attribute later ones.
