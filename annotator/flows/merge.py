@@ -288,15 +288,10 @@ def _attribute_trailing(
     if not len(idx):
         return
     heads = rows[cols["head"][rows]]
-    by_h = np.argsort(cols["h"][heads], kind="stable")
-    hkey = tuple(cols[c][heads] for c in _KEY)
-    at, found = find_keys(
-        cols["h"][heads][by_h], lambda p: tuple(c[by_h[p]] for c in hkey),
-        k.h, (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small),
-    )  # fmt: skip
+    at, found = _find_heads(cols, heads, k.h, (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
     started: set[int] = set()
     for j in np.flatnonzero(found).tolist():  # orphans are in capture order
-        row, i = int(heads[by_h[at[j]]]), idx[j]
+        row, i = int(heads[at[j]]), idx[j]
         ts, fwd = int(o["ts_ns"][i]), bool(k.fwd[j])
         _add_packet(cols, row, fwd, ts, int(o["wire_len"][i]))
         if row not in started:  # the earliest of them is the flow's first packet
@@ -307,6 +302,23 @@ def _attribute_trailing(
             cols["first_fwd"][row] = fwd
             cols["open_first"][row] = False
         _count_in_flows(prev, o, i)
+
+
+def _find_heads(
+    cols: Flows, heads: np.ndarray, h: np.ndarray, key: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``heads`` (rows of one file's first flows) of these hashes
+    and keys, and which were found.
+
+    By hash, then full key (:func:`~annotator.flows.keys.find_keys`), not
+    through a dict of key tuples: Python hashes integers with a public
+    function, so a capture could put all its keys on one dict slot.
+    """
+    by_h = np.argsort(cols["h"][heads], kind="stable")
+    sorted_keys = tuple(cols[c][heads][by_h] for c in _KEY)
+    at, found = find_keys(cols["h"][heads][by_h], lambda p: tuple(c[p] for c in sorted_keys),
+                          h, key)  # fmt: skip
+    return by_h[at], found
 
 
 def _merge_file(
@@ -336,15 +348,8 @@ def _merge_file(
     joins = rows[cols["rejoin"][rows]]
     if len(joins):
         # A rejoin piece (a key whose first packets precede its first SYN)
-        # has a head of its key in the same file: find it by hash, then key.
-        # (Not a dict of key tuples: Python hashes integers with a public
-        # function, so a capture could put all its keys on one dict slot.)
-        by_h = np.argsort(cols["h"][heads], kind="stable")
-        head_at, _ = find_keys(
-            cols["h"][heads][by_h], lambda p: tuple(k[by_h[p]] for k in hkey),
-            cols["h"][joins], tuple(cols[c][joins] for c in _KEY),
-        )  # fmt: skip
-        jh = by_h[head_at]
+        # has a head of its key in the same file.
+        jh, _ = _find_heads(cols, heads, cols["h"][joins], tuple(cols[c][joins] for c in _KEY))
         back = ~(cont[jh] & p_ended[jh])
         target[joins[back]] = target[heads[jh[back]]]
 

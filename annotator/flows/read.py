@@ -234,7 +234,7 @@ def read_part(
         seconds=time.perf_counter() - started,
         orphans=_stack(decoder.orphans),
         fragments=decoder.fragment_state(),
-        trailing=decoder.trailing if decoder.trailing and len(decoder.trailing["ts_ns"]) else None,
+        trailing=decoder.trailing,
         leading=decoder.leading or {},
     )
 

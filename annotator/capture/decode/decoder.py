@@ -88,7 +88,8 @@ class Decoder:
         #: With ``hold_orphans``: the rows still held when :meth:`flush` found
         #: no first fragment for them (orphan columns, as in :attr:`orphans`,
         #: where they are not listed), for a merge to match with the first
-        #: fragments that open the next file of a capture set; None before.
+        #: fragments that open the next file of a capture set; None when
+        #: there were none.
         self.trailing: dict[str, np.ndarray] | None = None
         #: Each key's first first fragment in the first batch (see
         #: :meth:`FragmentTable.earliest`): what a row held at the end of the
@@ -162,7 +163,7 @@ class Decoder:
         Called after the new batch's fragments were matched (``following``:
         its first fragments are the ones that follow the held rows), or at
         the end with none to come.  The rest keep their other-traffic label
-        (and are listed as orphans).
+        (and are listed as orphans, or at the end kept as :attr:`trailing`).
         """
         held, self._held = self._held, None
         assert held is not None
@@ -178,17 +179,17 @@ class Decoder:
             held[column][found] = value[found]
         held["payload_off"][:] = 0  # into the batch they came from; they carry no payload
         unmatched = np.flatnonzero(~found)
-        if not following:
-            self.trailing = _orphan_rows(held, held["frag_id"], held["frag_nh"], unmatched)
-        elif len(unmatched):
+        if following:
             self._list_orphans(held, held["frag_id"], held["frag_nh"], unmatched)
+        elif len(unmatched):
+            self.trailing = _orphan_rows(held, held["frag_id"], held["frag_nh"], unmatched)
         return held
 
     def _list_orphans(self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> None:
         """With ``keep_orphans``, list rows ``idx`` as later fragments whose first was not seen."""
         room = MAX_LISTED_ORPHANS - self._listed
         if self.orphans is not None and len(idx) and room > 0:
-            idx = np.asarray(idx)[:room]
+            idx = idx[:room]
             self.orphans.append(_orphan_rows(cols, frag_id, frag_nh, idx))
             self._listed += len(idx)
 
