@@ -18,9 +18,22 @@ its peak RSS, wall time is measured around it):
     median wall time and CPU time over ``--repeat`` runs, alternating the
     two, the ratio of the medians, and the median (and range) of the ratios
     of each back-to-back pair, steadier when the machine's speed drifts.
-    The outputs (JSON) are compared: they must be identical.
+    ``--report json`` (the default) times the command writing the whole JSON
+    report to standard output, and compares the outputs: they must be
+    identical.  ``--report terminal`` times the command as typed at a
+    terminal (``annotate FILES --jobs N``, the triage summary), compares
+    those summaries, and afterwards compares one untimed JSON report of each
+    side too.  The JSON report is about a second of serial work after the
+    read on a 50,000-flow set, the summary a fraction of that; the figures
+    show how much of the speed-up that tail takes.
     ``--no-hash`` passes ``--no-hash`` to ``annotate`` (no SHA-256 of each
     file: one process then keeps one core busy, not one and a quarter).
+    ``--peer`` also measures, after each pair, what this machine gives two
+    processes that share nothing: the first and the second half of the files
+    each annotated by its own ``--jobs 1`` process (writing the same report),
+    both at once and then one after the other.  Their ratio is the most two processes can gain here
+    (shared caches, memory bandwidth, and on many machines two hardware
+    threads of one core); ``--jobs 2`` is then quoted against it.
 
 Run by hand (targets live here, never in the test suite)::
 
@@ -28,6 +41,8 @@ Run by hand (targets live here, never in the test suite)::
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --jobs 2
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --compress gzip
     .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --no-hash
+    .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --report terminal
+    .venv/bin/python benchmarks/bench_scale.py jobs --packets 4000000 --files 8 --peer
 """
 
 from __future__ import annotations
@@ -155,12 +170,18 @@ def bench_jobs(
     repeat: int,
     how: str,
     no_hash: bool = False,
+    report: str = "json",
+    peer: bool = False,
 ) -> None:
     parts = split_pcap(capture(packets, flows), files, OUT / f"set-{packets}-{files}")
     parts = compress(parts, how)
-    base = [str(ANNOTATE), *map(str, parts), "--no-progress", "--format", "json"]
+    command = [str(ANNOTATE), *map(str, parts), "--no-progress"]
     if no_hash:
-        base.append("--no-hash")
+        command.append("--no-hash")
+    base = [*command, "--format", "json"] if report == "json" else command
+    halves = [[*base[:1], *map(str, h), *base[1 + len(parts) :], "--jobs", "1"]
+              for h in (parts[: len(parts) // 2], parts[len(parts) // 2 :])]  # fmt: skip
+    peers: list[float] = []
     runs: dict[int, list[float]] = {1: [], jobs: []}
     cpus: dict[int, list[float]] = {1: [], jobs: []}
     digests: dict[int, set[str]] = {1: set(), jobs: set()}
@@ -169,22 +190,56 @@ def bench_jobs(
             wall, peak, cpu, out = timed_cpu([*base, "--jobs", str(n)])
             runs[n].append(wall)
             cpus[n].append(cpu)
-            # The JSON names when the run started and ended; all else must match.
-            body = re.sub(rb'"(generated|started)_at": "[^"]*"', b"", out)
-            digests[n].add(hashlib.sha256(body).hexdigest())
+            digests[n].add(_digest(out))
             print(f"jobs {n}: {wall:.2f} s, {cpu:.2f} CPU s, peak {peak:.0f} MB", flush=True)
+        if peer:
+            together, apart = _peer(halves)
+            peers.append(apart / together)
+            print(f"peer: halves at once {together:.2f} s, one after the other {apart:.2f} s",
+                  flush=True)  # fmt: skip
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
     # Each pair ran back to back, so its ratio is steadier than the ratio of
     # medians when the machine's speed drifts between runs.
     pairs = sorted(a / b for a, b in zip(runs[1], runs[jobs], strict=True))
     pair = f"{statistics.median(pairs):.2f}x ({pairs[0]:.2f}-{pairs[-1]:.2f}x)"
-    how += ", --no-hash" if no_hash else ""
+    how += (", --no-hash" if no_hash else "") + f", {report} report"
     print(f"{len(parts)} files ({how}), {packets:,} packets: jobs 1 median {one:.2f} s "
           f"({statistics.median(cpus[1]):.2f} CPU s), jobs {jobs} median {many:.2f} s "
           f"({statistics.median(cpus[jobs]):.2f} CPU s), speed-up {one / many:.2f}x; "
           f"pairs median {pair}")  # fmt: skip
+    if peers:
+        peers.sort()
+        print(f"peer: two processes sharing nothing, at once against one after the other: "
+              f"pairs median {statistics.median(peers):.2f}x ({peers[0]:.2f}-{peers[-1]:.2f}x); "
+              f"--jobs {jobs} reached {statistics.median(pairs) / statistics.median(peers):.0%} "
+              f"of it")  # fmt: skip
     same = digests[1] == digests[jobs] and len(digests[1]) == 1
-    print("outputs identical" if same else "OUTPUTS DIFFER")
+    print(f"{report} outputs identical" if same else f"{report.upper()} OUTPUTS DIFFER")
+    if report != "json":  # the summary shows a part of the result: compare all of it too
+        reports = {_digest(timed_cpu([*command, "--format", "json", "--jobs", str(n)])[3])
+                   for n in (1, jobs)}  # fmt: skip
+        print("JSON reports identical" if len(reports) == 1 else "JSON REPORTS DIFFER")
+
+
+def _peer(halves: list[list[str]]) -> tuple[float, float]:
+    """Wall seconds of the two half-set commands run at once, then one after the other."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    start = time.perf_counter()
+    running = [subprocess.Popen(h, **quiet) for h in halves]
+    if any(p.wait() for p in running):
+        raise SystemExit("a half-set command failed")
+    together = time.perf_counter() - start
+    start = time.perf_counter()
+    for h in halves:
+        subprocess.run(h, check=True, **quiet)
+    return together, time.perf_counter() - start
+
+
+def _digest(out: bytes) -> str:
+    """SHA-256 of a report without the times it names (when the run started, ended)."""
+    body = re.sub(rb'"(generated|started)_at": "[^"]*"', b"", out)
+    body = re.sub(rb"report made [^\n]*", b"", body)
+    return hashlib.sha256(body).hexdigest()
 
 
 def main() -> None:
@@ -201,13 +256,24 @@ def main() -> None:
     job.add_argument("--repeat", type=int, default=3)
     job.add_argument("--compress", choices=("none", "zstd", "gzip"), default="none")
     job.add_argument("--no-hash", action="store_true", help="pass --no-hash to annotate")
+    job.add_argument(
+        "--report",
+        choices=("json", "terminal"),
+        default="json",
+        help="time the JSON report (compared exactly) or the terminal summary",
+    )
+    job.add_argument(
+        "--peer",
+        action="store_true",
+        help="also time the two halves of the set as two independent processes",
+    )
     args = parser.parse_args()
     if args.case == "memory":
         bench_memory(args.packets, args.flows)
     else:
         bench_jobs(
             args.packets, args.flows, args.files, args.jobs, args.repeat, args.compress,
-            args.no_hash,
+            args.no_hash, args.report, args.peer,
         )  # fmt: skip
 
 
