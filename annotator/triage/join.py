@@ -13,7 +13,9 @@ Columns added to the flow table:
     The current primary service name (never a historic alias) and every name
     registered there, in registry order.
 ``description``, ``registry_notes``, ``unauthorized_use``
-    The registry's words for that port and transport.
+    The registry's words for that port and transport, as categoricals (a
+    text repeats on every flow of its port; null where the registry is
+    silent).
 ``registry_status``
     ``assigned``, ``reserved``, ``unassigned``, ``historic`` (only de-assigned
     or historic records remain, and the port is not marked reserved) or
@@ -37,6 +39,9 @@ from annotator.registry import TRANSPORTS, Registry
 TRANSPORT_CODE = {name: code for code, name in enumerate(TRANSPORTS)}
 PORT_CLASSES = ("system", "user", "dynamic")
 REGISTRY_STATUSES = ("assigned", "reserved", "unassigned", "historic", "dynamic")
+#: The registry's texts joined to each flow (flow column -> slot table column).
+TEXT_COLUMNS = {"description": "description", "registry_notes": "notes",
+                "unauthorized_use": "unauthorized_use"}  # fmt: skip
 
 
 def port_classes(ports: np.ndarray) -> np.ndarray:
@@ -76,9 +81,10 @@ def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     services = _take(table["services"], slots)
     out["service"] = pd.array(service, dtype="string")
     out["services"] = [list(s) if s else [] for s in services]
-    out["description"] = pd.array(_take(table["description"], slots), dtype="string")
-    out["registry_notes"] = pd.array(_take(table["notes"], slots), dtype="string")
-    out["unauthorized_use"] = pd.array(_take(table["unauthorized_use"], slots), dtype="string")
+    # The registry's long texts repeat on every flow of a port: as categories
+    # each text is held once, not once a flow (http's notes are 1.5 kB).
+    for column, source in TEXT_COLUMNS.items():
+        out[column] = pd.Categorical(_take(table[source], slots))
 
     slot_status = _take(table["status"], slots, default="unassigned")
     historic_only = _take(table["historic_only"], slots, default=False).astype(bool)
