@@ -28,12 +28,13 @@ its peak RSS, wall time is measured around it):
     show how much of the speed-up that tail takes.
     ``--no-hash`` passes ``--no-hash`` to ``annotate`` (no SHA-256 of each
     file: one process then keeps one core busy, not one and a quarter).
-    ``--peer`` also measures, after each pair, what this machine gives two
-    processes that share nothing: the first and the second half of the files
-    each annotated by its own ``--jobs 1`` process (writing the same report),
-    both at once and then one after the other.  Their ratio is the most two processes can gain here
-    (shared caches, memory bandwidth, and on many machines two hardware
-    threads of one core); ``--jobs 2`` is then quoted against it.
+    ``--peer`` also measures, after each pair, what this machine gives N
+    processes that share nothing: the files cut into N runs of consecutive
+    files, each annotated by its own ``--jobs 1`` process (writing the same
+    report), all at once and then one after the other.  Their ratio is the
+    most N processes can gain here (they share caches and memory bandwidth,
+    and on many machines two hardware threads share one core); ``--jobs N``
+    is then quoted against it.
 
 Run by hand (targets live here, never in the test suite)::
 
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import re
 import statistics
 import struct
@@ -179,8 +181,9 @@ def bench_jobs(
     if no_hash:
         command.append("--no-hash")
     base = [*command, "--format", "json"] if report == "json" else command
-    halves = [[*base[:1], *map(str, h), *base[1 + len(parts) :], "--jobs", "1"]
-              for h in (parts[: len(parts) // 2], parts[len(parts) // 2 :])]  # fmt: skip
+    cuts = [len(parts) * k // jobs for k in range(jobs + 1)]
+    shares = [[*base[:1], *map(str, parts[a:b]), *base[1 + len(parts) :], "--jobs", "1"]
+              for a, b in itertools.pairwise(cuts) if b > a]  # fmt: skip
     peers: list[float] = []
     runs: dict[int, list[float]] = {1: [], jobs: []}
     cpus: dict[int, list[float]] = {1: [], jobs: []}
@@ -193,10 +196,10 @@ def bench_jobs(
             digests[n].add(_digest(out))
             print(f"jobs {n}: {wall:.2f} s, {cpu:.2f} CPU s, peak {peak:.0f} MB", flush=True)
         if peer:
-            together, apart = _peer(halves)
+            together, apart = _peer(shares)
             peers.append(apart / together)
-            print(f"peer: halves at once {together:.2f} s, one after the other {apart:.2f} s",
-                  flush=True)  # fmt: skip
+            print(f"peer: {len(shares)} shares at once {together:.2f} s, one after the other "
+                  f"{apart:.2f} s", flush=True)  # fmt: skip
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
     # Each pair ran back to back, so its ratio is steadier than the ratio of
     # medians when the machine's speed drifts between runs.
@@ -209,7 +212,7 @@ def bench_jobs(
           f"pairs median {pair}")  # fmt: skip
     if peers:
         peers.sort()
-        print(f"peer: two processes sharing nothing, at once against one after the other: "
+        print(f"peer: {len(shares)} processes sharing nothing, at once against one by one: "
               f"pairs median {statistics.median(peers):.2f}x ({peers[0]:.2f}-{peers[-1]:.2f}x); "
               f"--jobs {jobs} reached {statistics.median(pairs) / statistics.median(peers):.0%} "
               f"of it")  # fmt: skip
@@ -221,17 +224,17 @@ def bench_jobs(
         print("JSON reports identical" if len(reports) == 1 else "JSON REPORTS DIFFER")
 
 
-def _peer(halves: list[list[str]]) -> tuple[float, float]:
-    """Wall seconds of the two half-set commands run at once, then one after the other."""
+def _peer(shares: list[list[str]]) -> tuple[float, float]:
+    """Wall seconds of the commands, one per share of the set, run at once, then one by one."""
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     start = time.perf_counter()
-    running = [subprocess.Popen(h, **quiet) for h in halves]
+    running = [subprocess.Popen(share, **quiet) for share in shares]
     if any(p.wait() for p in running):
-        raise SystemExit("a half-set command failed")
+        raise SystemExit("a command on a share of the set failed")
     together = time.perf_counter() - start
     start = time.perf_counter()
-    for h in halves:
-        subprocess.run(h, check=True, **quiet)
+    for share in shares:
+        subprocess.run(share, check=True, **quiet)
     return together, time.perf_counter() - start
 
 
@@ -265,7 +268,7 @@ def main() -> None:
     job.add_argument(
         "--peer",
         action="store_true",
-        help="also time the two halves of the set as two independent processes",
+        help="also time the set cut into --jobs shares, one independent process each",
     )
     args = parser.parse_args()
     if args.case == "memory":
