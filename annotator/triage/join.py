@@ -65,6 +65,29 @@ def _take(column: pd.Series, slots: np.ndarray, default: object = None) -> np.nd
     return out
 
 
+def _take_categorical(column: pd.Series, slots: np.ndarray) -> pd.Categorical:
+    """``column[slots]`` as a categorical of strings, null where the slot is -1 or blank.
+
+    The categories are the distinct texts of the slots the flows use, in
+    sorted order, so a text is stored once whatever the number of flows and
+    ``value_counts`` lists no text the capture does not show; codes are
+    taken per flow, never the strings.  The categories are strings even when
+    there are none, so the dtype (and a Parquet round trip) does not depend
+    on the capture.
+    """
+    values = column.to_numpy(dtype=object)
+    blank = pd.isna(column).to_numpy() | (column.astype(object) == "").to_numpy()
+    used = np.unique(slots[slots >= 0])
+    used = used[~blank[used]]
+    categories = pd.Index(sorted(set(values[used].tolist())), dtype="str")
+    slot_codes = np.full(len(values), -1, dtype=np.int32)
+    slot_codes[used] = categories.get_indexer(values[used])
+    codes = np.full(len(slots), -1, dtype=np.int32)
+    hit = slots >= 0
+    codes[hit] = slot_codes[slots[hit]]
+    return pd.Categorical.from_codes(codes, categories=categories)
+
+
 def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     """Return ``flows`` with the registry columns described in the module docstring."""
     out = flows.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
@@ -84,7 +107,7 @@ def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     # The registry's long texts repeat on every flow of a port: as categories
     # each text is held once, not once a flow (http's notes are 1.5 kB).
     for column, source in TEXT_COLUMNS.items():
-        out[column] = pd.Categorical(_take(table[source], slots))
+        out[column] = _take_categorical(table[source], slots)
 
     slot_status = _take(table["status"], slots, default="unassigned")
     historic_only = _take(table["historic_only"], slots, default=False).astype(bool)

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import annotator
+from annotator.report import write_report
 
 _CRAFT = Path(__file__).resolve().parents[1] / "capture" / "craft.py"
 _spec = importlib.util.spec_from_file_location("craft_for_triage", _CRAFT)
@@ -209,6 +210,22 @@ def test_registry_texts_are_held_once_per_text(tmp_path: Path, small_registry: P
     assert set(unauthorized[7003]) == {"Known UNAUTHORIZED USE on port 7003"}
     assert flows["unauthorized_use"].str.contains("UNAUTHORIZED").sum() == 3
     assert sorted(flows["description"].cat.categories) == ["Often abused", "Reserved", "Unassigned"]
+
+
+def test_registry_texts_keep_their_dtype_when_all_are_missing(
+    tmp_path: Path, small_registry: Path
+) -> None:
+    """No notes at all still gives a categorical of strings, and Parquet gives it back."""
+    result = annotate_frames(tmp_path, udp_exchange(41100, 7150), small_registry)
+    notes = result.flows["registry_notes"]
+    assert notes.isna().all()
+    assert isinstance(notes.dtype, pd.CategoricalDtype)
+    assert pd.api.types.is_string_dtype(notes.cat.categories)
+    write_report(result, tmp_path / "flows.parquet")
+    back = pd.read_parquet(tmp_path / "flows.parquet")
+    for column in ("description", "registry_notes", "unauthorized_use"):
+        assert isinstance(back[column].dtype, pd.CategoricalDtype), column
+    assert back["description"].tolist() == ["Unassigned"]
 
 
 def test_reserved_port(tmp_path: Path, small_registry: Path) -> None:
