@@ -50,6 +50,11 @@ def port_classes(ports: np.ndarray) -> np.ndarray:
     return np.where(ports < 1024, 0, np.where(ports < 49152, 1, 2)).astype(np.int8)
 
 
+def _blank(column: pd.Series) -> np.ndarray:
+    """Where a slot table column is empty ("" or NA): reports want null there."""
+    return pd.isna(column).to_numpy() | (column.astype(object) == "").to_numpy()
+
+
 def _take(column: pd.Series, slots: np.ndarray, default: object = None) -> np.ndarray:
     """``column[slots]`` as an object array, with ``default`` where the slot is -1.
 
@@ -57,7 +62,7 @@ def _take(column: pd.Series, slots: np.ndarray, default: object = None) -> np.nd
     The cleaning runs over the (small) slot table, never per flow.
     """
     values = column.to_numpy(dtype=object).copy()
-    blank = pd.isna(column).to_numpy() | (column.astype(object) == "").to_numpy()
+    blank = _blank(column)
     values[blank] = default
     out = np.full(len(slots), default, dtype=object)
     hit = slots >= 0
@@ -76,7 +81,7 @@ def _take_categorical(column: pd.Series, slots: np.ndarray) -> pd.Categorical:
     on the capture.
     """
     values = column.to_numpy(dtype=object)
-    blank = pd.isna(column).to_numpy() | (column.astype(object) == "").to_numpy()
+    blank = _blank(column)
     used = np.unique(slots[slots >= 0])
     used = used[~blank[used]]
     categories = pd.Index(sorted(set(values[used].tolist())), dtype="str")
