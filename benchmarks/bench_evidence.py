@@ -5,6 +5,9 @@ present, of ../shared/captures/labeled) is read with the flow stage, then the
 table is repeated until it holds 100,000 rows, so the mix of protocols, empty
 payloads and unknown traffic is that of real captures.  A second run uses
 random payloads, the worst case (every fingerprint is tried, both ways round).
+Both run with the memo of repeated payloads off, so every row is
+fingerprinted; a third runs the repeated real mix with the memo on, as
+``annotate`` does (a flood or scan repeats its first bytes the same way).
 
     .venv/bin/python benchmarks/bench_evidence.py [N]
 """
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annotator.evidence import fingerprint_flows
+from annotator.evidence import engine, fingerprint_flows
 from annotator.flows.read import read_flows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +84,8 @@ def random_flows(n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     return flows, c2s, s2c
 
 
-def timed(label: str, flows, c2s, s2c) -> None:
+def timed(label: str, flows, c2s, s2c, memo_bytes: int = 0) -> None:
+    engine._MEMO = engine._Memo(memo_bytes)  # a fresh memo; 0 bytes: every row is checked
     start, cpu = time.perf_counter(), time.process_time()
     out = fingerprint_flows(flows, c2s, s2c)
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -97,6 +101,7 @@ def main() -> None:
     print(f"{len(flows):,} distinct real flows read")
     timed("real mix", *repeat_to(n, flows, c2s, s2c))
     timed("random payloads (worst case)", *random_flows(n))
+    timed("real mix, memo on", *repeat_to(n, flows, c2s, s2c), memo_bytes=engine.MEMO_BYTES)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,14 @@ at once: every header field is written with one vectorized assignment per
 byte, never a Python step per packet.  Checksums are left zero (nothing here
 checks them).
 
+With ``--flood`` it writes a flood instead: every packet a UDP datagram from
+its own spoofed IPv4 source and port to one server port, all carrying the
+same 64 bytes, so each packet is a flow of its own.
+
 Usage::
 
     .venv/bin/python benchmarks/make_flow_capture.py OUT.pcap --packets 5000000
+    .venv/bin/python benchmarks/make_flow_capture.py OUT.pcap --packets 1000000 --flood
 """
 
 from __future__ import annotations
@@ -175,13 +180,48 @@ def make_capture(path: Path, packets: int, flows: int | None = None, seed: int =
             out.write(_frames(flows, first, n, packets, rng, 1_790_000_000.0).tobytes())
 
 
+FLOOD_PAYLOAD = bytes(64)
+
+
+def make_flood(path: Path, packets: int, seed: int = 11) -> None:
+    """Write a UDP flood (see the module docstring) of ``packets`` datagrams to ``path``."""
+    rng = np.random.default_rng(seed)
+    flen = 14 + 20 + 8 + len(FLOOD_PAYLOAD)
+    template = np.zeros(16 + flen, dtype=np.uint8)
+    template[16 + 12 : 16 + 14] = (0x08, 0x00)  # Ethernet: IPv4
+    ip = 16 + 14
+    template[ip : ip + 10] = (0x45, 0, 0, 20 + 8 + len(FLOOD_PAYLOAD), 0, 0, 0, 0, 64, 17)
+    template[ip + 16 : ip + 20] = (192, 0, 2, 1)  # the target
+    template[ip + 22 : ip + 24] = (0, 80)
+    template[ip + 24 : ip + 26] = (0, 8 + len(FLOOD_PAYLOAD))
+    template[ip + 28 :] = np.frombuffer(FLOOD_PAYLOAD, dtype=np.uint8)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for first in range(0, packets, CHUNK):
+            n = min(CHUNK, packets - first)
+            rows = np.tile(template, (n, 1))
+            ts = 1_790_000_000.0 + np.arange(first, first + n) * 10e-6
+            sec = ts.astype(np.int64)
+            head = np.stack([sec, ((ts - sec) * 1e6).astype(np.int64),
+                             np.full(n, flen), np.full(n, flen)], axis=1)  # fmt: skip
+            rows[:, :16] = head.astype("<u4").view(np.uint8).reshape(n, 16)
+            flat, at = rows.reshape(-1), np.arange(n) * rows.shape[1]  # flat is a view
+            _put(flat, at + ip + 12, rng.integers(1 << 24, 224 << 24, n), 4)  # the sources
+            _put(flat, at + ip + 20, rng.integers(1024, 65536, n), 2)
+            out.write(rows.tobytes())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--packets", type=int, default=5_000_000)
     parser.add_argument("--flows", type=int, default=None)
+    parser.add_argument("--flood", action="store_true", help="a UDP flood, one flow a packet")
     args = parser.parse_args()
-    make_capture(args.out, args.packets, args.flows)
+    if args.flood:
+        make_flood(args.out, args.packets)
+    else:
+        make_capture(args.out, args.packets, args.flows)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def _plan(transport: str, first_c2s: int, first_s2c: int) -> tuple[Fingerprint, 
     return plan
 
 
-def _run(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
+def _run(c2s: bytes, s2c: bytes, ctx: Context) -> tuple[Evidence | None, bool]:
+    """The first fingerprint of the plan that matches, and whether its result
+    holds for any flow with these bytes (see :class:`Fingerprint`'s ``context``)."""
     plan = _plan(ctx.transport, c2s[0] if c2s else NO_BYTE, s2c[0] if s2c else NO_BYTE)
     for fingerprint in plan:
         try:
@@ -47,8 +49,22 @@ def _run(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
             # hostile payloads must never stop the run (tests fuzz each check).
             continue
         if found is not None:
-            return found
-    return None
+            return found, not fingerprint.context
+    return None, True
+
+
+def _identify(c2s: bytes, s2c: bytes, ctx: Context) -> tuple[Evidence, bool]:
+    """:func:`identify` on non-empty bytes, and whether the result holds for
+    any flow of this transport with these bytes, whatever its ports."""
+    found, portable = _run(c2s, s2c, ctx)
+    if found is None and s2c:
+        swapped = Context(ctx.transport, ctx.server_port, ctx.client_port, ctx.server_ip)
+        found, portable = _run(s2c, c2s, swapped)
+    if found is None:
+        return UNKNOWN, True
+    if found.detail is not None and len(found.detail) > MAX_DETAIL:
+        found = replace(found, detail=found.detail[: MAX_DETAIL - 3] + "...")
+    return found, portable
 
 
 def identify(
@@ -73,15 +89,41 @@ def identify(
     if not c2s and not s2c:
         return UNKNOWN
     ctx = Context(transport.lower(), int(client_port), int(server_port), server_ip)
-    found = _run(c2s, s2c, ctx)
-    if found is None and s2c:
-        swapped = Context(ctx.transport, ctx.server_port, ctx.client_port, ctx.server_ip)
-        found = _run(s2c, c2s, swapped)
-    if found is None:
-        return UNKNOWN
-    if found.detail is not None and len(found.detail) > MAX_DETAIL:
-        found = replace(found, detail=found.detail[: MAX_DETAIL - 3] + "...")
-    return found
+    return _identify(c2s, s2c, ctx)[0]
+
+
+#: Payload bytes the memo of :func:`fingerprint_payloads` may hold as keys.
+MEMO_BYTES = 8 * 1024 * 1024
+
+
+class _Memo:
+    """Results of payload pairs already fingerprinted in this process.
+
+    A flood or a scan sends the same first bytes in flow after flow (hping's
+    zero-filled datagrams, one probe to every address): each distinct pair is
+    fingerprinted once.  Only results that hold whatever the ports are kept.
+    The keys hold at most ``budget`` payload bytes; past it the memo starts
+    again empty, so hostile input can make it miss, never grow.  Keys hash
+    with Python's keyed string hash.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.table: dict[tuple[str, bytes, bytes], Evidence | None] = {}
+        self.held = 0
+
+    def put(self, key: tuple[str, bytes, bytes], result: Evidence | None) -> None:
+        size = len(key[1]) + len(key[2])
+        if self.held + size > self.budget:
+            self.table.clear()
+            self.held = 0
+        if size <= self.budget:
+            self.table[key] = result
+            self.held += size
+
+
+_MEMO = _Memo(MEMO_BYTES)
+_MISS = object()
 
 
 def fingerprint_payloads(
@@ -97,9 +139,12 @@ def fingerprint_payloads(
     This is the fingerprinter the flow stage calls as each flow's payload
     completes (:mod:`annotator.flows.early`), so the bytes need not be held
     until the end of the read.  Results are plain picklable values, without
-    the parsed ``fields`` (see :data:`_NO_FIELDS`).
+    the parsed ``fields`` (see :data:`_NO_FIELDS`).  A pair of payloads seen
+    before with the same transport takes the result it had then (see
+    :class:`_Memo`): rows may share one result object, which is frozen.
     """
     out: list[Evidence | None] = []
+    memo = _MEMO
     for t, cp, sp, ip, a, b in zip(
         transport.tolist(), client_port.tolist(), server_port.tolist(), server_ip.tolist(),
         c2s, s2c, strict=True,
@@ -107,18 +152,22 @@ def fingerprint_payloads(
         if not a and not b:
             out.append(None)
             continue
-        found = identify(
-            a, b, transport=str(t), client_port=cp, server_port=sp,
-            server_ip=ip if isinstance(ip, str) else None,
-        )  # fmt: skip
-        if found.protocol is None:
-            out.append(None)
-        elif found.fields:
-            # Built directly: dataclasses.replace costs five times as much.
-            out.append(Evidence(found.protocol, found.server_name, found.detail, _NO_FIELDS,
-                                found.credentials))  # fmt: skip
-        else:
-            out.append(found)
+        key = (str(t).lower(), b"" if a is None else bytes(a), b"" if b is None else bytes(b))
+        result = memo.table.get(key, _MISS)
+        if result is _MISS:
+            ctx = Context(key[0], cp, sp, ip if isinstance(ip, str) else None)
+            found, portable = _identify(key[1], key[2], ctx)
+            if found.protocol is None:
+                result = None
+            elif found.fields:
+                # Built directly: dataclasses.replace costs five times as much.
+                result = Evidence(found.protocol, found.server_name, found.detail, _NO_FIELDS,
+                                  found.credentials)  # fmt: skip
+            else:
+                result = found
+            if portable:
+                memo.put(key, result)
+        out.append(result)
     return out
 
 

@@ -68,12 +68,19 @@ class Fingerprint:
 
     The first-byte sets let :func:`annotator.evidence.identify` skip a check
     without calling it; they must cover every byte the check accepts first.
+
+    ``context`` is True for a check whose result reads the flow's ports or
+    server address (DNS names mDNS and LLMNR by them).  Whether any check
+    matches must depend on the bytes and the transport alone; a result from a
+    check that reads the context is never reused for another flow with the
+    same bytes (see :func:`annotator.evidence.fingerprint_payloads`).
     """
 
     name: str
     transports: frozenset[str]
     check: Check
     first: frozenset[int] | None = None
+    context: bool = False
 
 
 FINGERPRINTS: tuple[Fingerprint, ...] = (
@@ -101,7 +108,7 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("ldap", BOTH, ldap.check_ldap, first_bytes(0x30)),
     Fingerprint("netbios-ns", UDP, netbios.check_netbios_ns),
     Fingerprint("netbios-dgm", UDP, netbios.check_netbios_dgm, first_bytes(0x10, 0x11, 0x12)),
-    Fingerprint("dns", BOTH, dns.check_dns),
+    Fingerprint("dns", BOTH, dns.check_dns, context=True),
     Fingerprint("nbss", TCP, netbios.check_nbss, first_bytes(0x81)),
     Fingerprint("ntp", UDP, ntp.check_ntp),
     Fingerprint("tftp", UDP, tftp.check_tftp, first_bytes(0)),

@@ -335,9 +335,7 @@ def test_udp_fragments_across_the_boundary_stay_in_the_flow(tmp_path, jobs):
 
 @JOBS
 @pytest.mark.parametrize("gap", [0.01, 59.0])
-def test_a_later_fragment_ending_a_file_meets_its_first_fragment_in_the_next(
-    tmp_path, jobs, gap
-):
+def test_a_later_fragment_ending_a_file_meets_its_first_fragment_in_the_next(tmp_path, jobs, gap):
     # Sent last fragment first, the datagram is cut between its two halves:
     # in one read the later fragment waits a batch for its first fragment; in
     # the set it waits for the next file's first batch.  The flow then starts
