@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from annotator._arrays import distinct_rows
 from annotator.capture.columns import TRANSPORT_BY_PROTO
 from annotator.flows.community import community_ids
 from annotator.flows.direction import BASES
@@ -67,13 +68,9 @@ def format_addresses(hi: np.ndarray, lo: np.ndarray, v4: np.ndarray) -> np.ndarr
     others the compressed IPv6 form of RFC 5952 (the C library's
     ``inet_ntop``, as tshark prints them).
     """
-    n = len(hi)
-    if n == 0:
+    if len(hi) == 0:
         return np.empty(0, dtype=object)
-    key = np.empty((n, 3), dtype=np.uint64)
-    key[:, 0], key[:, 1], key[:, 2] = hi, lo, v4
-    rows = np.ascontiguousarray(key).view(np.dtype((np.void, 24))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    first, inverse = distinct_rows(hi, lo, np.asarray(v4, dtype=np.uint8))
     text = np.empty(len(first), dtype=object)
     is4 = v4[first].astype(bool)
     ntop = socket.inet_ntop
@@ -89,7 +86,7 @@ def format_addresses(hi: np.ndarray, lo: np.ndarray, v4: np.ndarray) -> np.ndarr
             both[:, 0], both[:, 1] = hi[src], lo[src]
             raw = both.tobytes()
         text[at] = [ntop(family, raw[k : k + width]) for k in range(0, len(raw), width)]
-    return text[inverse.reshape(-1)]
+    return text[inverse]
 
 
 def text_array(values: np.ndarray | list) -> pd.api.extensions.ExtensionArray:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from annotator._arrays import distinct_pairs
 from annotator.report.safety import defang as _defang
 from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
 
@@ -253,9 +254,9 @@ _VERDICTS = ("consistent", "contradicts", "none")
 
 def _distinct_per_group(group: np.ndarray, values: np.ndarray, n: int) -> list[list[int]]:
     """The distinct ``values`` of each of ``n`` groups, ascending, as Python lists."""
-    pairs = np.unique(np.stack([group, values.astype(np.int64)]), axis=1)
-    cuts = np.searchsorted(pairs[0], np.arange(n + 1))
-    column = pairs[1].tolist()
+    groups, distinct = distinct_pairs(group, values.astype(np.int64))
+    cuts = np.searchsorted(groups, np.arange(n + 1))
+    column = distinct.tolist()
     return [column[cuts[g] : cuts[g + 1]] for g in range(n)]
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from annotator._arrays import distinct_pairs, distinct_rows
 from annotator.evidence import PROTOCOLS, is_consistent
 from annotator.triage.flags import FLAGS, SEVERITIES, SEVERITY_RANK
 from annotator.triage.rules import RULES
@@ -242,7 +243,7 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
 
     client_code = pd.factorize(flows["client_ip"])[0][rows]  # missing addresses: -1, not counted
     known = client_code >= 0
-    pairs = np.unique(np.stack([group[known], client_code[known]]), axis=1)
+    client_groups, _ = distinct_pairs(group[known], client_code[known])
     total = np.zeros(n, dtype=np.int64)
     np.add.at(total, group, flows["bytes"].to_numpy(dtype=np.int64)[rows])
 
@@ -253,7 +254,7 @@ def build_findings(flows: pd.DataFrame) -> pd.DataFrame:
             "server_ip": flows["server_ip"].take(first_row),
             "server_port": flows["server_port"].take(first_row),
             "flows": np.bincount(group, minlength=n),
-            "clients": np.bincount(pairs[0], minlength=n),
+            "clients": np.bincount(client_groups, minlength=n),
             "bytes": total,
         }
     ).reset_index(drop=True)
@@ -315,11 +316,11 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, int]:
     else:
         group, uniques = pd.factorize(combined)  # numbered by first appearance
         return group.astype(np.int64), len(uniques)
-    _, first, inverse = np.unique(keys, axis=1, return_index=True, return_inverse=True)
+    first, inverse = distinct_rows(*keys)
     order = np.argsort(first, kind="stable")
     rank = np.empty(len(first), dtype=np.int64)
     rank[order] = np.arange(len(first))
-    return rank[inverse.reshape(-1)], len(first)
+    return rank[inverse], len(first)
 
 
 def _first_of_each(group: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:

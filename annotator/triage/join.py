@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from annotator._arrays import distinct
 from annotator.registry import TRANSPORTS, Registry
 
 TRANSPORT_CODE = {name: code for code, name in enumerate(TRANSPORTS)}
@@ -82,7 +83,7 @@ def _take_categorical(column: pd.Series, slots: np.ndarray) -> pd.Categorical:
     """
     values = column.to_numpy(dtype=object)
     blank = _blank(column)
-    used = np.unique(slots[slots >= 0])
+    used = distinct(slots[slots >= 0])
     used = used[~blank[used]]
     categories = pd.Index(sorted(set(values[used].tolist())), dtype="str")
     slot_codes = np.full(len(values), -1, dtype=np.int32)
