@@ -99,9 +99,9 @@ MEMO_BYTES = 8 * 1024 * 1024
 class _Memo:
     """Results of payload pairs already fingerprinted in this process.
 
-    A flood or a scan sends the same first bytes in flow after flow (hping's
-    zero-filled datagrams, one probe to every address): each distinct pair is
-    fingerprinted once.  Only results that hold whatever the ports are kept.
+    A flood or a scan sends the same first bytes in flow after flow (a flood
+    tool's fixed datagram, one probe sent to every address): each distinct
+    pair is fingerprinted once.  Only results that hold whatever the ports are kept.
     The keys hold at most ``budget`` payload bytes; past it the memo starts
     again empty, so hostile input can make it miss, never grow.  Keys hash
     with Python's keyed string hash.

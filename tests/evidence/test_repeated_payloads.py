@@ -83,7 +83,7 @@ def test_every_row_gets_what_it_would_get_alone(picks) -> None:
 
 
 def test_a_flood_capture_reads_as_its_flows_would_one_by_one(tmp_path: Path) -> None:
-    """End to end: a hping-style flood of zero-filled datagrams and the same
+    """End to end: a flood of identical zero-filled datagrams and the same
     DNS query sent to a resolver and to the mDNS group, in one capture."""
     packets = []
     for i in range(300):
