@@ -55,6 +55,15 @@ def _human(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
+def _count_axis(axis: Any) -> None:
+    """Whole counts, written out with thousands separators (1,000,000, not
+    1.0 under a "1e6" offset)."""
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+
+
 def bytes_by_service(result: Any, *, top: int = 10, ax: Axes | None = None) -> Axes:
     """Horizontal bars: bytes per registered service (top ``top``), rest summed.
 
@@ -113,9 +122,7 @@ def flows_by_class(result: Any, *, ax: Axes | None = None) -> Axes:
             ax.barh(classes, values, left=left, color=colour, label=verdict)
             left += values
         ax.invert_yaxis()
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _count_axis(ax.xaxis)
         ax.set_xlabel("flows")
         ax.legend(
             title="evidence",
@@ -161,9 +168,7 @@ def flag_timeline(result: Any, *, ax: Axes | None = None, bins: int = 40) -> Axe
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         else:
             ax.text(0.5, 0.5, "no flagged flows", transform=ax.transAxes, ha="center")
-        from matplotlib.ticker import MaxNLocator
-
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _count_axis(ax.yaxis)
         ax.set_ylabel("flagged flows")
         _style(ax, "Flagged flows over time (UTC)")
     return ax

@@ -36,6 +36,30 @@ def test_flag_timeline_counts_flagged_flows(any_result) -> None:
     assert heights == any_result.flows["severity"].notna().sum()
 
 
+def test_large_counts_are_written_out_not_scaled_by_an_offset() -> None:
+    """A flood's million flows read as 1,000,000 on the axis, not 1.0 and a "1e6"."""
+    stamps = pd.date_range("2026-01-01", periods=1_200_000, freq="ms", tz="UTC")
+    flows = pd.DataFrame(
+        {
+            "port_class": "system",
+            "evidence": "none",
+            "severity": "info",
+            "first_seen": stamps,
+        }
+    )
+    result = type("Flood", (), {"flows": flows})()
+    for ax, axis in (
+        (plot.flows_by_class(result), "xaxis"),
+        (plot.flag_timeline(result, bins=2), "yaxis"),
+    ):
+        ax.figure.canvas.draw()
+        ticks = getattr(ax, axis)
+        labels = [t.get_text() for t in ticks.get_ticklabels() if t.get_text()]
+        assert ticks.get_offset_text().get_text() == ""
+        assert all(label.replace(",", "").isdigit() for label in labels), labels
+        assert max(int(label.replace(",", "")) for label in labels) >= 500_000, labels
+
+
 def test_dollar_signs_stay_literal(crafted) -> None:
     crafted.flows["service"] = pd.array(
         ["$x^2$", *crafted.flows["service"].tolist()[1:]], dtype="str"
