@@ -95,6 +95,15 @@ TERMINAL_CAPTURES_LISTED = 4
 #: screenful, rows stop helping (and rich's layout cost grows with each row).
 TERMINAL_FINDINGS_PER_SEVERITY = 25
 
+#: Rows of "Services seen" and of "Other traffic" in the terminal, largest
+#: first; the rest are summed on one line.  A port scan shows thousands of
+#: registered services, one flow each, that would otherwise scroll the
+#: findings away.
+TERMINAL_SERVICES = 25
+TERMINAL_OTHER = 25
+
+_WRITE_ALL = "write them all with -o report.html (or .md, .json, .csv)"
+
 
 def _findings(view: ReportView) -> list[Any]:
     if not view.findings:
@@ -129,15 +138,23 @@ def _findings(view: ReportView) -> list[Any]:
             more = total - len(rows)
             out.append(
                 Text(
-                    f"  ... and {more:,} more {severity} findings, not shown here: "
-                    "write them all with -o report.html (or .md, .json, .csv)",
+                    f"  ... and {more:,} more {severity} findings, not shown here: {_WRITE_ALL}",
                     style="dim",
                 )
             )
     return out
 
 
-def _services(view: ReportView) -> Table:
+def _more(count: int, what: str, unit: str, total: int, nbytes: int) -> Text:
+    """The dim line that counts the rows a terminal section leaves out."""
+    return Text(
+        f"  ... and {count:,} more {what} ({total:,} {unit}, "
+        f"{human_bytes(nbytes)}), not shown here: {_WRITE_ALL}",
+        style="dim",
+    )
+
+
+def _services(view: ReportView) -> list[Any]:
     table = Table(title="Services seen", title_justify="left", box=box.SIMPLE_HEAD, expand=True)
     table.add_column("Service", ratio=1, min_width=12, overflow="fold")
     table.add_column("Ports", ratio=1, min_width=11, overflow="fold")
@@ -145,7 +162,7 @@ def _services(view: ReportView) -> Table:
     table.add_column("Bytes", justify="right", no_wrap=True)
     table.add_column("Evidence", ratio=2, min_width=14)
     table.add_column("Speaks", ratio=1, min_width=8, overflow="fold")
-    for row in view.services:
+    for row in view.services[:TERMINAL_SERVICES]:
         ports = ", ".join(str(p) for p in row["ports"][:6])
         ports += (" ..." if len(row["ports"]) > 6 else "") + f"/{row['transport']}"
         label = _t(row["service"] or "(none)", "" if row["service"] else "dim")
@@ -163,7 +180,11 @@ def _services(view: ReportView) -> Table:
             evidence,
             _t(", ".join(row["observed"]) or "-"),
         )
-    return table
+    rest = view.services[TERMINAL_SERVICES:]
+    if not rest:
+        return [table]
+    flows = sum(row["flows"] for row in rest)
+    return [table, _more(len(rest), "services", "flows", flows, sum(r["bytes"] for r in rest))]
 
 
 def _other_and_accounting(view: ReportView) -> list[Any]:
@@ -173,9 +194,14 @@ def _other_and_accounting(view: ReportView) -> list[Any]:
         other.add_column("Protocol")
         other.add_column("Packets", justify="right")
         other.add_column("Bytes", justify="right")
-        for row in view.other:
+        for row in view.other[:TERMINAL_OTHER]:
             other.add_row(_t(row["protocol"]), f"{row['packets']:,}", human_bytes(row["bytes"]))
         out.append(other)
+        rest = view.other[TERMINAL_OTHER:]
+        if rest:
+            packets = sum(row["packets"] for row in rest)
+            nbytes = sum(row["bytes"] for row in rest)
+            out.append(_more(len(rest), "protocols", "packets", packets, nbytes))
     acc = view.accounting
     table = Table(title="Accounting", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Packets")
@@ -208,7 +234,7 @@ def summary(view: ReportView) -> Group:
         _caveat(view),
         Text(f"Findings ({view.findings_total})", style="bold"),
         *_findings(view),
-        _services(view),
+        *_services(view),
         *_other_and_accounting(view),
     ]
     return Group(*parts)
