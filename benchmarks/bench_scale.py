@@ -34,7 +34,9 @@ its peak RSS, wall time is measured around it):
     report), all at once and then one after the other.  Their ratio is the
     most N processes can gain here (they share caches and memory bandwidth,
     and on many machines two hardware threads share one core); ``--jobs N``
-    is then quoted against it.
+    is then quoted against it.  The CPU seconds of both ways are printed:
+    when running at once costs more CPU than one after the other, the cores
+    themselves slow down while shared, whatever the program.
 
 Run by hand (targets live here, never in the test suite)::
 
@@ -52,6 +54,7 @@ import argparse
 import hashlib
 import itertools
 import re
+import resource
 import statistics
 import struct
 import subprocess
@@ -196,10 +199,12 @@ def bench_jobs(
             digests[n].add(_digest(out))
             print(f"jobs {n}: {wall:.2f} s, {cpu:.2f} CPU s, peak {peak:.0f} MB", flush=True)
         if peer:
-            together, apart = _peer(shares)
+            together, apart, cpu_together, cpu_apart = _peer(shares)
             peers.append(apart / together)
-            print(f"peer: {len(shares)} shares at once {together:.2f} s, one after the other "
-                  f"{apart:.2f} s", flush=True)  # fmt: skip
+            at_once = f"{together:.2f} s ({cpu_together:.2f} CPU s)"
+            one_by_one = f"{apart:.2f} s ({cpu_apart:.2f} CPU s)"
+            print(f"peer: {len(shares)} shares at once {at_once}, one after the other {one_by_one}",
+                  flush=True)  # fmt: skip
     one, many = statistics.median(runs[1]), statistics.median(runs[jobs])
     # Each pair ran back to back, so its ratio is steadier than the ratio of
     # medians when the machine's speed drifts between runs.
@@ -224,18 +229,26 @@ def bench_jobs(
         print("JSON reports identical" if len(reports) == 1 else "JSON REPORTS DIFFER")
 
 
-def _peer(shares: list[list[str]]) -> tuple[float, float]:
-    """Wall seconds of the commands, one per share of the set, run at once, then one by one."""
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peer(shares: list[list[str]]) -> tuple[float, float, float, float]:
+    """The commands, one per share of the set, run at once, then one by one:
+    wall seconds of each way, then CPU seconds of each way (all the commands'),
+    which show whether the same work cost more CPU while the cores were shared."""
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     running = [subprocess.Popen(share, **quiet) for share in shares]
     if any(p.wait() for p in running):
         raise SystemExit("a command on a share of the set failed")
-    together = time.perf_counter() - start
-    start = time.perf_counter()
+    together, cpu_together = time.perf_counter() - start, _children_cpu() - cpu
+    cpu, start = _children_cpu(), time.perf_counter()
     for share in shares:
         subprocess.run(share, check=True, **quiet)
-    return together, time.perf_counter() - start
+    return together, time.perf_counter() - start, cpu_together, _children_cpu() - cpu
 
 
 def _digest(out: bytes) -> str:
