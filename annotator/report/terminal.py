@@ -145,10 +145,13 @@ def _findings(view: ReportView) -> list[Any]:
     return out
 
 
-def _more(count: int, what: str, unit: str, total: int, nbytes: int) -> Text:
-    """The dim line that counts the rows a terminal section leaves out."""
+def _more(rest: list[dict[str, Any]], what: str, unit: str) -> Text:
+    """The dim line that sums the rows a terminal section leaves out: how
+    many, their ``unit`` (the rows' own key: flows or packets) and bytes."""
+    total = sum(row[unit] for row in rest)
+    nbytes = sum(row["bytes"] for row in rest)
     return Text(
-        f"  ... and {count:,} more {what} ({total:,} {unit}, "
+        f"  ... and {len(rest):,} more {what} ({total:,} {unit}, "
         f"{human_bytes(nbytes)}), not shown here: {_WRITE_ALL}",
         style="dim",
     )
@@ -181,10 +184,7 @@ def _services(view: ReportView) -> list[Any]:
             _t(", ".join(row["observed"]) or "-"),
         )
     rest = view.services[TERMINAL_SERVICES:]
-    if not rest:
-        return [table]
-    flows = sum(row["flows"] for row in rest)
-    return [table, _more(len(rest), "services", "flows", flows, sum(r["bytes"] for r in rest))]
+    return [table, _more(rest, "services", "flows")] if rest else [table]
 
 
 def _other_and_accounting(view: ReportView) -> list[Any]:
@@ -199,9 +199,7 @@ def _other_and_accounting(view: ReportView) -> list[Any]:
         out.append(other)
         rest = view.other[TERMINAL_OTHER:]
         if rest:
-            packets = sum(row["packets"] for row in rest)
-            nbytes = sum(row["bytes"] for row in rest)
-            out.append(_more(len(rest), "protocols", "packets", packets, nbytes))
+            out.append(_more(rest, "protocols", "packets"))
     acc = view.accounting
     table = Table(title="Accounting", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Packets")
