@@ -242,7 +242,7 @@ def _peer(shares: list[list[str]]) -> tuple[float, float, float, float]:
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     cpu, start = _children_cpu(), time.perf_counter()
     running = [subprocess.Popen(share, **quiet) for share in shares]
-    if any(p.wait() for p in running):
+    if any([p.wait() for p in running]):  # every one waited for (and its CPU counted)
         raise SystemExit("a command on a share of the set failed")
     together, cpu_together = time.perf_counter() - start, _children_cpu() - cpu
     cpu, start = _children_cpu(), time.perf_counter()
