@@ -306,7 +306,7 @@ def make_flows() -> pd.DataFrame:
 def make_findings(flows: pd.DataFrame) -> pd.DataFrame:
     """One finding row per (flag, transport, server, port, observed protocol)."""
     rows = []
-    for _, flow in flows.iterrows():
+    for position, (_, flow) in enumerate(flows.iterrows()):
         for flag_id in flow["flags"]:
             flag = FLAGS[flag_id]
             rows.append(
@@ -332,6 +332,7 @@ def make_findings(flows: pd.DataFrame) -> pd.DataFrame:
                     "bytes": flow["bytes"],
                     "first_seen": flow["first_seen"],
                     "last_seen": flow["last_seen"],
+                    "flow_index": [position],
                 }
             )
     frame = pd.DataFrame(rows)

@@ -93,6 +93,8 @@ def check_records(records: list[dict[str, Any]], section: str) -> None:
     for record in records:
         undocumented = set(record) - set(spec)
         assert not undocumented, f"fields missing from docs/output.md: {undocumented}"
+        absent = set(spec) - set(record)
+        assert not absent, f"docs/output.md promises fields the {section} lack: {absent}"
         for name, value in record.items():
             assert conforms(value, spec[name]), f"{section}.{name}={value!r} is not {spec[name]}"
 
