@@ -55,3 +55,17 @@ def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(len(order), dtype=np.intp)
     inverse[order] = np.cumsum(starts) - 1
     return order[starts], inverse
+
+
+def member(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``allowed`` (``np.isin(values, allowed)``).
+
+    By binary search in the sorted ``allowed``: ``np.isin`` goes through
+    ``np.unique``'s hashing, several times slower on a million values.
+    """
+    values = np.asarray(values)
+    if not len(values) or not len(allowed):
+        return np.zeros(len(values), dtype=bool)
+    ordered = np.sort(allowed)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return ordered[at] == values

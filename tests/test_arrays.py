@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from annotator._arrays import distinct, distinct_pairs, distinct_rows
+from annotator._arrays import distinct, distinct_pairs, distinct_rows, member
 
 # Few distinct values, so repeats are common; and the whole uint64 range.
 SMALL = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-3, 3))
@@ -48,3 +48,8 @@ def test_distinct_rows_find_each_rows_first_occurrence(columns) -> None:
         assert first[inverse[i]] == rows.index(row)
     # The distinct rows come in sorted order.
     assert [rows[f] for f in first] == sorted(set(rows))
+
+
+@given(SMALL, SMALL)
+def test_member_is_np_isin(values: np.ndarray, allowed: np.ndarray) -> None:
+    assert np.array_equal(member(values, allowed), np.isin(values, allowed))

@@ -27,6 +27,12 @@ class Evidence:
     people; ``fields`` holds the parsed facts; ``credentials`` says that
     credentials were seen in clear.  The credential itself is never kept, only
     the mechanism (``fields["credentials_mechanism"]``).
+
+    ``roles_reversed`` says that the bytes show the flow's roles the other way
+    round: the side taken for the client sent what only servers send (a DNS
+    response, a STUN reply, a DHCP offer), or the side taken for the server
+    sent what only clients send.  Triage then swaps client and server unless
+    a handshake decided them (:func:`annotator.flows.direction.follow_payload`).
     """
 
     protocol: str | None
@@ -34,6 +40,7 @@ class Evidence:
     detail: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
     credentials: bool = False
+    roles_reversed: bool = False
 
 
 #: The result for a flow whose payload matched no fingerprint.
@@ -75,6 +82,17 @@ def inert(value: str, limit: int = 200) -> str:
     """A decoded string with every non-printable character replaced by ``?``
     (printable non-ASCII letters, as in mDNS names, are kept)."""
     return "".join(c if c.isprintable() else "?" for c in value[:limit])
+
+
+def against_roles(request: bool | None, from_client: bool) -> bool:
+    """Whether one message shows the flow's roles the wrong way round.
+
+    ``request`` is True for a message only clients send (a query, a request,
+    a handshake initiation), False for one only servers send (a response, an
+    offer), None for one either side sends; ``from_client`` says which side's
+    bytes it was found in.
+    """
+    return request is not None and request != from_client
 
 
 def first_line(data: bytes, limit: int = 2048) -> bytes | None:

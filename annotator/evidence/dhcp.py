@@ -3,7 +3,7 @@ and DHCPv6 (message type, transaction id, well-formed options)."""
 
 from __future__ import annotations
 
-from annotator.evidence.base import Context, Evidence
+from annotator.evidence.base import Context, Evidence, against_roles
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
 MESSAGE_TYPES = {
@@ -31,9 +31,12 @@ V6_TYPES = {
     12: "RELAY-FORW",
     13: "RELAY-REPL",
 }
+#: DHCPv6 messages only servers send (a relay forwards toward the server, so
+#: RELAY-FORW counts as a client's and RELAY-REPL as a server's).
+V6_FROM_SERVER = frozenset({2, 7, 10, 13})
 
 
-def _dhcp4(data: bytes) -> Evidence | None:
+def _dhcp4(data: bytes, from_client: bool) -> Evidence | None:
     if len(data) < 240 or data[0] not in (1, 2) or data[236:240] != MAGIC_COOKIE:
         return None
     if data[2] > 16 or data[3] > 16:  # hardware address length, hops
@@ -48,10 +51,12 @@ def _dhcp4(data: bytes) -> Evidence | None:
             kind = MESSAGE_TYPES.get(data[pos + 2], kind)
             break
         pos += 2 + data[pos + 1]
-    return Evidence("dhcp", None, f"DHCP {kind}", {"version": 4, "message_type": kind})
+    # BOOTREQUEST (op 1) comes from clients, BOOTREPLY (op 2) from servers.
+    return Evidence("dhcp", None, f"DHCP {kind}", {"version": 4, "message_type": kind},
+                    roles_reversed=against_roles(data[0] == 1, from_client))  # fmt: skip
 
 
-def _dhcp6(data: bytes) -> Evidence | None:
+def _dhcp6(data: bytes, from_client: bool) -> Evidence | None:
     """DHCPv6 client/server messages (at least two options, each inside the
     data) and relay messages (hop count, two addresses, then options)."""
     if len(data) < 12 or not 1 <= data[0] <= 13:
@@ -76,9 +81,13 @@ def _dhcp6(data: bytes) -> Evidence | None:
     elif count < 2 or not {1, 8} & set(codes) or (pos != len(data) and count < 3):
         return None
     kind = V6_TYPES[data[0]]
-    return Evidence("dhcp", None, f"DHCPv6 {kind}", {"version": 6, "message_type": kind})
+    reversed_roles = against_roles(data[0] not in V6_FROM_SERVER, from_client)
+    return Evidence("dhcp", None, f"DHCPv6 {kind}", {"version": 6, "message_type": kind},
+                    roles_reversed=reversed_roles)  # fmt: skip
 
 
 def check_dhcp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    """DHCPv4 with its magic cookie, else DHCPv6 with a clean option list."""
-    return _dhcp4(c2s) or _dhcp4(s2c) or _dhcp6(c2s) or _dhcp6(s2c)
+    """DHCPv4 with its magic cookie, else DHCPv6 with a clean option list
+    (the client's bytes first); a request from the server's side, or a reply
+    from the client's, says the roles are the other way round."""
+    return _dhcp4(c2s, True) or _dhcp4(s2c, False) or _dhcp6(c2s, True) or _dhcp6(s2c, False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from annotator.evidence.base import Context, Evidence, inert
+from annotator.evidence.base import Context, Evidence, against_roles, inert
 
 OPCODES = {0: "query", 1: "inverse query", 2: "status", 4: "notify", 5: "update"}
 QTYPES = {
@@ -121,8 +121,15 @@ def _variant(ctx: Context) -> tuple[str, str]:
 
 
 def check_dns(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    """DNS, mDNS or LLMNR: the message must parse; the port picks the variant."""
-    message = _message(c2s, ctx.transport) or _message(s2c, ctx.transport)
+    """DNS, mDNS or LLMNR: the message must parse; the port picks the variant.
+
+    The client's first message is read if it parses, else the server's; a
+    response from the client's side, or a query from the server's, says the
+    roles are the other way round.
+    """
+    message, from_client = _message(c2s, ctx.transport), True
+    if message is None:
+        message, from_client = _message(s2c, ctx.transport), False
     if message is None:
         return None
     protocol, label = _variant(ctx)
@@ -137,4 +144,5 @@ def check_dns(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     detail = f"{label} {kind} {message['qtype']} {message['qname']}"
     if ctx.transport == "tcp":
         detail += " (over TCP)"
-    return Evidence(protocol, None, detail[:160], fields)
+    return Evidence(protocol, None, detail[:160], fields,
+                    roles_reversed=against_roles(not message["response"], from_client))  # fmt: skip

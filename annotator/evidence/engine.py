@@ -58,8 +58,12 @@ def _identify(c2s: bytes, s2c: bytes, ctx: Context) -> tuple[Evidence, bool]:
     any flow of this transport with these bytes, whatever its ports."""
     found, portable = _run(c2s, s2c, ctx)
     if found is None and s2c:
+        # Matched only with the directions exchanged: the side taken for the
+        # server sent what the fingerprint expects from a client.
         swapped = Context(ctx.transport, ctx.server_port, ctx.client_port, ctx.server_ip)
         found, portable = _run(s2c, c2s, swapped)
+        if found is not None:
+            found = replace(found, roles_reversed=not found.roles_reversed)
     if found is None:
         return UNKNOWN, True
     if found.detail is not None and len(found.detail) > MAX_DETAIL:
@@ -162,7 +166,7 @@ def fingerprint_payloads(
             elif found.fields:
                 # Built directly: dataclasses.replace costs five times as much.
                 result = Evidence(found.protocol, found.server_name, found.detail, _NO_FIELDS,
-                                  found.credentials)  # fmt: skip
+                                  found.credentials, found.roles_reversed)  # fmt: skip
             else:
                 result = found
             if portable:
@@ -181,26 +185,29 @@ _NO_FIELDS: dict = {}
 def evidence_frame(results: np.ndarray, index: pd.Index) -> pd.DataFrame:
     """The evidence columns from per-row results (an Evidence or None each).
 
-    Columns: observed_protocol, server_name, evidence_detail (str or None) and
-    cleartext_credentials (bool), on ``index``.
+    Columns: observed_protocol, server_name, evidence_detail (str or None),
+    cleartext_credentials and roles_reversed (bool), on ``index``.
     """
     n = len(results)
     protocol = np.full(n, None, dtype=object)
     server_name = np.full(n, None, dtype=object)
     detail = np.full(n, None, dtype=object)
     credentials = np.zeros(n, dtype=bool)
+    reversed_roles = np.zeros(n, dtype=bool)
     for i, found in enumerate(results):
         if found is not None and found.protocol is not None:
             protocol[i] = found.protocol
             server_name[i] = found.server_name
             detail[i] = found.detail
             credentials[i] = found.credentials
+            reversed_roles[i] = found.roles_reversed
     return pd.DataFrame(
         {
             "observed_protocol": pd.Series(protocol, index=index, dtype=object),
             "server_name": pd.Series(server_name, index=index, dtype=object),
             "evidence_detail": pd.Series(detail, index=index, dtype=object),
             "cleartext_credentials": pd.Series(credentials, index=index, dtype=bool),
+            "roles_reversed": pd.Series(reversed_roles, index=index, dtype=bool),
         },
         index=index,
     )
@@ -214,8 +221,7 @@ def fingerprint_flows(
     ``payload_c2s`` and ``payload_s2c`` are object arrays aligned with the rows
     of ``flows`` (which needs the columns transport, client_port, server_port
     and server_ip).  Returns a DataFrame on ``flows.index`` with the columns
-    observed_protocol, server_name, evidence_detail (str or None) and
-    cleartext_credentials (bool).  Flows without payload are skipped.
+    of :func:`evidence_frame`.  Flows without payload are skipped.
     """
     n = len(flows)
     results = np.full(n, None, dtype=object)

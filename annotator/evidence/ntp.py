@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotator.evidence.base import Context, Evidence
+from annotator.evidence.base import Context, Evidence, against_roles
 
 UNIX_EPOCH = 2_208_988_800  # 1970-01-01 in NTP seconds
 MODES = {
@@ -91,4 +91,8 @@ def check_ntp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         return None
     version, mode = client or server  # type: ignore[misc]
     fields = {"version": version, "mode": MODES[mode]}
-    return Evidence("ntp", None, f"NTPv{version} {MODES[mode]}", fields)
+    # Mode 3 comes from clients and mode 4 from servers; the symmetric and
+    # broadcast modes say nothing about roles.
+    roles_reversed = against_roles({3: True, 4: False}.get(mode), client is not None)
+    return Evidence("ntp", None, f"NTPv{version} {MODES[mode]}", fields,
+                    roles_reversed=roles_reversed)  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from annotator.evidence.base import Context, Evidence
+from annotator.evidence.base import Context, Evidence, against_roles
 from annotator.evidence.tls import check_dtls
 
 MAGIC_COOKIE = b"\x21\x12\xa4\x42"
@@ -56,21 +56,30 @@ def _after_stun(data: bytes) -> bytes:
 
 
 def check_stun(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
-    """A STUN/TURN message from either side (over TCP possibly with RFC 4571 framing)."""
-    for data in (c2s, s2c):
+    """A STUN/TURN message from either side (over TCP possibly with RFC 4571 framing).
+
+    The first message found (the client's first) gives the roles: a request
+    from the server's side, or a response from the client's, says they are
+    the other way round; an indication says nothing.
+    """
+    for data, from_client in ((c2s, True), (s2c, False)):
         found = _message(data)
         if found is None and ctx.transport == "tcp" and len(data) > 22:
             framed = int.from_bytes(data[:2], "big")
             found = _message(data[2:]) if framed >= 20 else None
         if found:
+            method, klass = found
+            request = None if klass == "indication" else klass == "request"
+            roles_reversed = against_roles(request, from_client)
             # WebRTC multiplexes ICE (STUN) and DTLS on one port: when the client's
             # DTLS handshake follows its STUN checks, the flow carries DTLS.
             rest_c2s, rest_s2c = _after_stun(c2s), _after_stun(s2c)
             if ctx.transport == "udp" and (rest_c2s or rest_s2c):
                 dtls = check_dtls(rest_c2s, rest_s2c, ctx)
                 if dtls is not None:
-                    return replace(dtls, detail=f"{dtls.detail} after STUN (WebRTC)")
-            method, klass = found
+                    detail = f"{dtls.detail} after STUN (WebRTC)"
+                    return replace(dtls, detail=detail, roles_reversed=roles_reversed)
             fields = {"method": method, "class": klass}
-            return Evidence("stun", None, f"STUN {method} {klass}", fields)
+            return Evidence("stun", None, f"STUN {method} {klass}", fields,
+                            roles_reversed=roles_reversed)  # fmt: skip
     return None

@@ -3,7 +3,7 @@ exchange of IPsec)."""
 
 from __future__ import annotations
 
-from annotator.evidence.base import Context, Evidence, looks_random
+from annotator.evidence.base import Context, Evidence, against_roles, looks_random
 
 # WireGuard message types and their fixed lengths (the data message only has a minimum).
 WG_LENGTHS = {1: 148, 2: 92, 3: 64}
@@ -13,6 +13,9 @@ WG_NAMES = {
     3: "cookie reply",
     4: "transport data",
 }
+#: Which side sends each WireGuard message: the initiator (True), the responder
+#: (False), or either (None, transport data).
+WG_FROM_INITIATOR = {1: True, 2: False, 3: False, 4: None}
 
 # OpenVPN opcodes (high five bits of the first byte; the low three are the key id).
 OVPN_HARD_RESET_CLIENT_V2 = 7
@@ -55,7 +58,8 @@ def _wg_handshake_pair(c2s: bytes, s2c: bytes) -> bool:
 
 def check_wireguard(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     """WireGuard handshake messages with their exact lengths, or transport data
-    from both sides."""
+    from both sides.  A pair answered the other way round matches when the
+    engine exchanges the directions (it then marks the roles reversed)."""
     if _wg_handshake_pair(c2s, s2c):
         return Evidence("wireguard", None, "WireGuard handshake", {"message": "handshake"})
     client = _wg_message(c2s)
@@ -66,8 +70,13 @@ def check_wireguard(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         return None  # transport data alone counts only when both sides send it
     if 3 in (client, server) and 1 not in (client, server):
         return None  # a cookie reply only ever answers an initiation
-    kind = WG_NAMES[client or server]  # type: ignore[index]
-    return Evidence("wireguard", None, f"WireGuard {kind}", {"message": kind})
+    message: int = client if client is not None else server  # type: ignore[assignment]
+    kind = WG_NAMES[message]
+    # An initiation from the server's side, or a response from the client's,
+    # says the roles are the other way round.
+    roles_reversed = against_roles(WG_FROM_INITIATOR[message], client is not None)
+    return Evidence("wireguard", None, f"WireGuard {kind}", {"message": kind},
+                    roles_reversed=roles_reversed)  # fmt: skip
 
 
 def _session_id_echoed(c2s: bytes, s2c: bytes) -> bool:

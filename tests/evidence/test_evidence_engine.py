@@ -75,8 +75,11 @@ def test_fingerprint_flows_aligns_with_the_index_and_skips_empty_flows() -> None
         "server_name",
         "evidence_detail",
         "cleartext_credentials",
+        "roles_reversed",
     ]
     assert out["observed_protocol"].tolist() == ["http", "ssh", None, None]
+    # A server's banner alone, from the server, says nothing against the roles.
+    assert out["roles_reversed"].tolist() == [False] * 4
     assert out["server_name"].tolist() == ["www.example.com", None, None, None]
     assert out.loc[20, "evidence_detail"] == "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3"
     assert out["cleartext_credentials"].dtype == bool
