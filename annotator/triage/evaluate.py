@@ -150,7 +150,7 @@ def evaluate(flows: pd.DataFrame) -> pd.DataFrame:
     out["evidence"] = evidence_verdict(out)
     out["label_basis"] = _label_basis(out)
     flags, severity = _flags_and_severity(out)
-    out["flags"] = flags
+    out["flags"] = pd.Series(flags, index=out.index, dtype=object)  # lists, even with no flows
     out["severity"] = severity
     out["wireshark_filter"] = wireshark_filters(out)
     return out

@@ -109,7 +109,9 @@ def join_registry(flows: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     service = _take(table["service"], slots)
     services = _take(table["services"], slots)
     out["service"] = pd.array(service, dtype="string")
-    out["services"] = [list(s) if s else [] for s in services]
+    # An object Series even with no flows (a bare empty list would be float64).
+    out["services"] = pd.Series([list(s) if s else [] for s in services], index=out.index,
+                                dtype=object)  # fmt: skip
     # The registry's long texts repeat on every flow of a port: as categories
     # each text is held once, not once a flow (http's notes are 1.5 kB).
     for column, source in TEXT_COLUMNS.items():

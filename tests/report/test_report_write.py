@@ -178,3 +178,31 @@ def test_a_capture_without_flows_still_gets_every_report(crafted, tmp_path: Path
     assert json.loads((tmp_path / "empty.json").read_text())["flows"] == []
     assert (tmp_path / "empty.jsonl").read_text() == ""
     assert (tmp_path / "empty.csv").read_text().count("\n") == 1  # the header alone
+
+
+def test_a_capture_without_flows_writes_every_format(tmp_path: Path, mixed) -> None:
+    # ARP and ICMP only: the pipeline's own empty flow table, not a hand-made
+    # one, must keep the dtypes of a full one (list columns included) and
+    # write every format, Parquet too.
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.utils import wrpcap
+
+    import annotator
+    from annotator.cli import main
+
+    capture = tmp_path / "quiet.pcap"
+    wrpcap(str(capture), [Ether() / ARP(pdst="10.0.0.1"), Ether() / IP() / ICMP()])
+    flows = annotator.annotate(capture).flows
+    assert flows.empty
+    assert flows.dtypes.astype(str).to_dict() == mixed.flows.dtypes.astype(str).to_dict()
+    outputs = [tmp_path / f"quiet.{ext}" for ext in ("parquet", "json", "csv", "md", "html")]
+    argv = [str(capture), "--no-progress"]
+    for path in outputs:
+        argv += ["-o", str(path)]
+    assert main(argv) == 0
+    assert all(path.is_file() for path in outputs)
+    import pandas as pd
+
+    back = pd.read_parquet(outputs[0])
+    assert back.empty and list(back.columns) == list(flows.columns)
