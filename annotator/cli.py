@@ -33,7 +33,7 @@ EXIT_INPUT = 2
 EXIT_PARTIAL = 3
 EXIT_INTERNAL = 70
 
-FORMATS = ("terminal", "html", "markdown", "json", "jsonl", "csv", "parquet")
+FORMATS = ("terminal", "text", "html", "markdown", "json", "jsonl", "csv", "parquet")
 FAIL_ON = ("high", "medium", "low", "info", "never")
 
 EPILOG = """\
@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=FORMATS,
         default=None,
-        help="report format for standard output or for an -o without a known "
-        "extension (default: terminal summary)",
+        help="report format for standard output (also for -o -) and for an -o "
+        "without a known extension; text is the summary without colour "
+        "(default: terminal summary)",
     )
     parser.add_argument(
         "--registry",
@@ -223,20 +224,26 @@ def _throughput(result, seconds: float) -> None:
     for t in rows:
         rate = t.packets / t.seconds if t.seconds > 0 else 0.0
         size = human_bytes(t.size) if t.size is not None else "?"
-        print(
+        _say(
             f"annotate: {t.name}: {t.packets:,} packets, {size} in {t.seconds:.2f} s "
-            f"({rate / 1e6:.2f} M packets/s)",
-            file=sys.stderr,
+            f"({rate / 1e6:.2f} M packets/s)"
         )
     packets = sum(t.packets for t in rows)
     size = sum(t.size or 0 for t in rows)
     rate = packets / seconds if seconds > 0 else 0.0
-    print(
+    _say(
         f"annotate: total: {len(rows)} files, {packets:,} packets, {human_bytes(size)}, "
         f"{len(result.flows):,} flows in {seconds:.2f} s wall "
-        f"({rate / 1e6:.2f} M packets/s, {size / max(seconds, 1e-9) / 1e6:.1f} MB/s)",
-        file=sys.stderr,
+        f"({rate / 1e6:.2f} M packets/s, {size / max(seconds, 1e-9) / 1e6:.1f} MB/s)"
     )
+
+
+def _say(message: str) -> None:
+    """One line on stderr, made inert: file names and error texts may carry
+    terminal escape sequences (a capture named to retitle the window)."""
+    from annotator.report.safety import terminal_safe
+
+    print(terminal_safe(message), file=sys.stderr)
 
 
 def _fail_on_reached(result, threshold: str) -> bool:
@@ -281,9 +288,11 @@ def run_annotate(args: argparse.Namespace) -> int:
         options["sha256"] = False
     if args.captures.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
+    # Each -o's format is settled before the read, so a conflict costs no time.
+    formats = [_report_format(args.format, d) for d in args.output or []]
     expanded = expand_inputs(list(args.captures))
     for skipped in expanded.skipped:
-        print(f"annotate: {skipped}: skipped, not a capture file", file=sys.stderr)
+        _say(f"annotate: {skipped}: skipped, not a capture file")
     inputs = [c for c in expanded.sources if c != "-"]
     captures = [sys.stdin.buffer if c == "-" else c for c in expanded.sources]
     show = not args.no_progress and sys.stderr.isatty()
@@ -310,11 +319,11 @@ def run_annotate(args: argparse.Namespace) -> int:
             )
 
     if args.output:
-        for destination in args.output:
+        for destination, fmt in zip(args.output, formats, strict=True):
             write_report(
                 result,
                 destination,
-                fmt=_report_format(args.format, destination),
+                fmt=fmt,
                 defang=args.defang,
                 max_flows=args.max_flows,
                 inputs=inputs,
@@ -332,10 +341,9 @@ def run_annotate(args: argparse.Namespace) -> int:
         )
 
     for partial in result.partial:
-        print(
+        _say(
             f"annotate: {partial.capture}: partial capture: {partial.reason} "
-            f"at byte {partial.offset}; results cover what was readable",
-            file=sys.stderr,
+            f"at byte {partial.offset}; results cover what was readable"
         )
     if args.verbose:
         _throughput(result, time.perf_counter() - started)
@@ -345,16 +353,21 @@ def run_annotate(args: argparse.Namespace) -> int:
 
 
 def _report_format(fmt: str | None, destination: str) -> str | None:
-    """An explicit --format applies only where the file extension does not decide."""
+    """The format of one ``-o``: ``--format`` for standard output and for a
+    name without a known extension; where both speak they must agree."""
     from annotator.report import choose_format
 
-    if fmt in (None, "terminal"):
-        return None
-    try:
-        choose_format(destination)
-    except AnnotatorError:
+    if destination == "-" or fmt is None:
         return fmt
-    return None
+    try:
+        by_name = choose_format(destination)
+    except AnnotatorError:
+        return fmt  # no known extension: --format decides
+    if choose_format(destination, fmt) != by_name:
+        raise UsageError(
+            f"{destination}: the extension says {by_name} but --format says {fmt}; drop one of them"
+        )
+    return by_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -372,10 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(stop.code or 0) and EXIT_INPUT
         return run_annotate(args)
     except AnnotatorError as err:
-        print(f"annotate: error: {err}", file=sys.stderr)
+        _say(f"annotate: error: {err}")
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("annotate: interrupted", file=sys.stderr)
+        _say("annotate: interrupted")
         return 130
     except BrokenPipeError:
         # The reader of our standard output went away (e.g. `| head`): not an error.
@@ -386,10 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("ANNOTATOR_DEBUG"):
             raise
         where = f"{type(err).__name__}: {err}".splitlines()[0][:300]
-        print(
+        _say(
             f"annotate: internal error: {where} (set ANNOTATOR_DEBUG=1 for the traceback; "
-            "please report it)",
-            file=sys.stderr,
+            "please report it)"
         )
         return EXIT_INTERNAL
 

@@ -171,6 +171,30 @@ def test_no_hash_skips_the_digest_and_keeps_every_result(
     assert '<dt>SHA-256</dt><dd class="mono">not computed</dd>' in page
 
 
+def test_format_names_standard_output_and_bare_names_and_must_agree_with_an_extension(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "-o -" is standard output: --format applies there as it does without -o.
+    assert main([str(MIXED), "-o", "-", "--format", "jsonl", "--no-progress"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 17
+    # text is the summary without colour, on standard output too.
+    assert main([str(MIXED), "--format", "text", "--no-progress"]) == 0
+    assert capsys.readouterr().out.startswith("annotator triage summary")
+    # A name without a known extension takes --format.
+    assert main([str(MIXED), "-o", str(tmp_path / "flows"), "--format", "csv"]) == 0
+    assert (tmp_path / "flows").read_text().startswith("transport,")
+    # An extension and --format that disagree are refused before the read,
+    # naming the file; nothing is written.
+    capsys.readouterr()
+    clash = tmp_path / "report.json"
+    assert main([str(MIXED), "-o", str(clash), "--format", "csv"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and str(clash) in error and "csv" in error
+    assert not clash.exists()
+    assert main([str(MIXED), "-o", str(clash), "--format", "json"]) == 0
+    assert json.loads(clash.read_text())["tool"] == "annotator"
+
+
 def test_jsonl_to_stdout_is_one_object_per_flow(capsys: pytest.CaptureFixture[str]) -> None:
     """Field names and types are pinned against docs/output.md in tests/report."""
     assert main([str(MIXED), "--format", "jsonl"]) == 0
@@ -288,3 +312,27 @@ def test_packet_progress_reports_counts() -> None:
     text = sink.getvalue()
     assert "reading 3 files: 500 packets" in text
     assert "1.0/4.0 MB" in text
+
+
+def test_file_names_cannot_drive_the_terminal_through_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A capture's name is chosen by whoever handed it over: escape sequences
+    # in it must not retitle the window or clear the screen when annotate
+    # names the file in an error, a partial-read warning or --verbose.
+    hostile = "ring\x1b]0;OWNED\x07\x1b[2J"
+    truncated = tmp_path / f"{hostile}.pcap"
+    shutil.copy(ROOT / "samples" / "truncated.pcap", truncated)
+    missing = tmp_path / f"{hostile}-missing.pcap"
+    folder = tmp_path / "set"
+    folder.mkdir()
+    shutil.copy(MIXED, folder / "a.pcap")
+    (folder / f"{hostile}.txt").write_bytes(b"not a capture")
+    assert main([str(truncated), "--no-progress", "--verbose", "-o", os.devnull,
+                 "--format", "json"]) == 3  # fmt: skip  (partial: documented exit 3)
+    assert main([str(missing), "--no-progress"]) == 2
+    assert main([str(folder), "--no-progress", "-o", os.devnull, "--format", "json"]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "partial capture" in err and "M packets/s" in err
+    assert "missing.pcap" in err and "skipped, not a capture file" in err
