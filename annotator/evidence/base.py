@@ -95,6 +95,41 @@ def against_roles(request: bool | None, from_client: bool) -> bool:
     return request is not None and request != from_client
 
 
+#: What replaces the user information (``user:password@``) of a URL or Host.
+USERINFO_MARK = b"***@"
+
+
+def without_userinfo(value: bytes) -> tuple[bytes, bool]:
+    """``value`` (a URL, a SIP URI or a Host header) with user information
+    that holds a password replaced by ``***@``, and whether it did.
+
+    ``rtsp://admin:12345@camera/live`` is how many IP cameras are addressed;
+    reports must never repeat the password, nor the account name beside it.
+    A user name alone is kept: ``sip:alice@example.com`` is an address.
+    """
+    start = value.find(b"://")
+    if start >= 0:  # scheme://[userinfo@]host/...
+        start += 3
+        end = len(value)
+        for stop in b"/?#":
+            found = value.find(bytes([stop]), start)
+            if 0 <= found < end:
+                end = found
+    elif value[:4].lower() in (b"sip:", b"tel:") or value[:5].lower() == b"sips:":
+        start = value.find(b":") + 1  # sip:[userinfo@]host;params
+        end = len(value)
+        for stop in b";?":
+            found = value.find(bytes([stop]), start)
+            if 0 <= found < end:
+                end = found
+    else:  # a Host header: [userinfo@]host[:port]
+        start, end = 0, len(value)
+    at = value.rfind(b"@", start, end)
+    if at < 0 or b":" not in value[start:at]:
+        return value, False  # a user name alone (sip:alice@example.com) is no secret
+    return value[:start] + USERINFO_MARK + value[at + 1 :], True
+
+
 def first_line(data: bytes, limit: int = 2048) -> bytes | None:
     """The first CRLF- or LF-terminated line of ``data``, without its ending.
 

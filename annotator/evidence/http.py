@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from annotator.evidence.base import Context, Evidence, headers, lines, named, server_name, text
+from annotator.evidence.base import (
+    Context,
+    Evidence,
+    headers,
+    lines,
+    named,
+    server_name,
+    text,
+    without_userinfo,
+)
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -44,11 +53,15 @@ def status_code(data: bytes) -> int | None:
 
 
 def _host(head: dict[bytes, bytes]) -> tuple[str, bool] | None:
-    """The Host header without its port, and whether it is a host name (see
-    :func:`~annotator.evidence.base.server_name`); an IPv6 literal counts as one."""
+    """The Host header without its port or user information, and whether it
+    is a host name (see :func:`~annotator.evidence.base.server_name`); an
+    IPv6 literal counts as one."""
     value = head.get(b"host")
     if value is None:
         return None
+    at = value.rfind(b"@")
+    if at >= 0:  # user:password@host is not a Host header, but clients send it
+        value = value[at + 1 :]
     if value.startswith(b"["):  # IPv6 literal
         return text(value.split(b"]")[0] + b"]", 80), True
     host = value.rsplit(b":", 1)[0] if value.count(b":") == 1 else value
@@ -90,6 +103,9 @@ def check_http(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         if auth is not None and auth[:6].lower() == b"basic ":
             credentials = True
             fields["credentials_mechanism"] = "HTTP Basic"
+        elif without_userinfo(head.get(b"host", b""))[1]:
+            credentials = True
+            fields["credentials_mechanism"] = "password in the Host header"
         upgrade = head.get(b"upgrade")
         if upgrade is not None and upgrade.lower().startswith(b"h2c"):
             fields["upgrade"] = "h2c"
@@ -104,5 +120,9 @@ def check_http(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         parts.append(str(status))
     protocol = "http2" if fields.get("upgrade") == "h2c" else "http"
     if credentials:
-        parts.append("Basic credentials in clear")
+        parts.append(
+            "Basic credentials in clear"
+            if fields["credentials_mechanism"] == "HTTP Basic"
+            else "password in the Host header"
+        )
     return Evidence(protocol, host, ", ".join(parts), fields, credentials)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from annotator.evidence.base import Context, Evidence, first_line, text
+from annotator.evidence.base import Context, Evidence, first_line, text, without_userinfo
 
 _REQUEST = re.compile(
     rb"(OPTIONS|DESCRIBE|SETUP|PLAY|PAUSE|TEARDOWN|ANNOUNCE|RECORD|GET_PARAMETER|"
@@ -19,12 +19,13 @@ def check_rtsp(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     match = _REQUEST.fullmatch(line) if line else None
     if match:
         method = match.group(1).decode()
-        fields = {
-            "method": method,
-            "url": text(match.group(2), 200),
-            "version": match.group(3).decode(),
-        }
-        return Evidence("rtsp", None, f"RTSP {method} {fields['url']}", fields)
+        url, password = without_userinfo(match.group(2))
+        fields = {"method": method, "url": text(url, 200), "version": match.group(3).decode()}
+        detail = f"RTSP {method} {fields['url']}"
+        if password:  # rtsp://user:password@camera/...: never repeated, only said
+            fields["credentials_mechanism"] = "password in the URL"
+            detail += ", password in the URL"
+        return Evidence("rtsp", None, detail, fields, credentials=password)
     line = first_line(s2c) if s2c.startswith(b"RTSP/") else None
     match = _STATUS.fullmatch(line) if line else None
     if match:

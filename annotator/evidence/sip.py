@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from annotator.evidence.base import Context, Evidence, first_line, text
+from annotator.evidence.base import Context, Evidence, first_line, text, without_userinfo
 
 _REQUEST = re.compile(
     rb"(INVITE|REGISTER|OPTIONS|ACK|BYE|CANCEL|SUBSCRIBE|NOTIFY|MESSAGE|INFO|PRACK|UPDATE|"
@@ -24,8 +24,14 @@ def check_sip(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
         match = _REQUEST.fullmatch(line)
         if match:
             method = match.group(1).decode()
-            uri = text(match.group(2), 120)
-            return Evidence("sip", None, f"SIP {method} {uri}", {"method": method, "uri": uri})
+            cleaned, password = without_userinfo(match.group(2))
+            uri = text(cleaned, 120)
+            fields = {"method": method, "uri": uri}
+            detail = f"SIP {method} {uri}"
+            if password:  # sip:user:password@host, deprecated but still sent
+                fields["credentials_mechanism"] = "password in the SIP URI"
+                detail += ", password in the URI"
+            return Evidence("sip", None, detail, fields, credentials=password)
         match = _STATUS.fullmatch(line)
         if match:
             status = int(match.group(1))

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from annotator.evidence import identify
+from annotator.evidence.base import without_userinfo
 
 SECRET = "hunter2-Zq"
 
@@ -214,3 +217,35 @@ def test_bare_login_prompt_without_negotiation() -> None:
     # Not for a greeting that another text protocol explains.
     assert tcp(b"USER bob\r\n", b"220 FTP server\r\nLogin: ", 21).protocol == "ftp"
     assert tcp(b"", b"Welcome to the service\r\n", 2323).protocol is None
+
+
+@pytest.mark.parametrize(
+    ("value", "cleaned", "password"),
+    [
+        (b"rtsp://admin:12345@10.0.0.5:554/live", b"rtsp://***@10.0.0.5:554/live", True),
+        (b"rtsp://cam/live?next=a@b", b"rtsp://cam/live?next=a@b", False),
+        (b"rtsp://viewer@cam/live", b"rtsp://viewer@cam/live", False),
+        (b"sip:bob:s3cret@example.com;transport=udp", b"sip:***@example.com;transport=udp", True),
+        (b"sip:alice@example.com", b"sip:alice@example.com", False),
+        (b"user:hunter2@intranet.example:8080", b"***@intranet.example:8080", True),
+        (b"a:b@c:d@host", b"***@host", True),
+        (b"example.com:8080", b"example.com:8080", False),
+    ],
+)
+def test_passwords_in_user_information_are_cut_out(value, cleaned, password) -> None:
+    assert without_userinfo(value) == (cleaned, password)
+
+
+def test_a_password_in_a_url_is_credentials_in_clear_but_never_repeated() -> None:
+    http = identify(b"GET / HTTP/1.1\r\nHost: admin:pw1@intranet.example:8080\r\n\r\n", b"",
+                    transport="tcp", client_port=40000, server_port=80)  # fmt: skip
+    rtsp = identify(b"DESCRIBE rtsp://admin:pw2@cam/live RTSP/1.0\r\nCSeq: 1\r\n\r\n", b"",
+                    transport="tcp", client_port=40000, server_port=554)  # fmt: skip
+    sip = identify(b"REGISTER sip:bob:pw3@example.com SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n", b"",
+                   transport="udp", client_port=5060, server_port=5060)  # fmt: skip
+    for found, secret in ((http, "pw1"), (rtsp, "pw2"), (sip, "pw3")):
+        assert found.credentials, found
+        shown = f"{found.server_name} {found.detail} {dict(found.fields)}"
+        assert secret not in shown and "admin" not in shown and "bob" not in shown
+    assert http.server_name == "intranet.example"
+    assert rtsp.detail == "RTSP DESCRIBE rtsp://***@cam/live, password in the URL"

@@ -431,6 +431,8 @@ HOSTILE_BANNER = (
     b' "><img src=x onerror=alert(1)> [click](http://evil.example) | pipe | $x^2$\r\n'
 )
 TELNET_PASSWORD = "Tr0ub4dor&3-never-print-me"
+#: Passwords in user information: an HTTP Host, an IP camera's RTSP URL, a SIP URI.
+URL_PASSWORDS = ("h0st-never-print-me", "c4mera-never-print-me", "s1p-never-print-me")
 
 
 def _client_hello(sni: bytes) -> bytes:
@@ -482,7 +484,8 @@ def _tcp_session(client: str, cport: int, server: str, sport: int, t0: float, ta
 
 def build_hostile_capture(folder) -> Path:
     """A pcap whose TLS SNI, HTTP Host, SSH banner and file name hold injections,
-    plus a telnet login with a password in clear text."""
+    plus a telnet login with a password in clear text, and passwords in the
+    user information of an HTTP Host, an RTSP URL and a SIP URI."""
     from scapy.utils import wrpcap
 
     t = 1_700_000_000.0
@@ -515,6 +518,21 @@ def build_hostile_capture(folder) -> Path:
         (True, TELNET_PASSWORD.encode() + b"\r\n"),
         (False, b"\r\nWelcome alice\r\n$ "),
     ])  # fmt: skip
+    host, camera, sip = URL_PASSWORDS
+    packets += _tcp_session("10.1.1.10", 50007, "198.51.100.16", 80, t + 6, [
+        (True, b"GET / HTTP/1.1\r\nHost: admin:" + host.encode() + b"@intranet.example\r\n\r\n"),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50008, "198.51.100.17", 554, t + 7, [
+        (True, b"DESCRIBE rtsp://admin:" + camera.encode() + b"@198.51.100.17/live RTSP/1.0\r\n"
+               b"CSeq: 1\r\n\r\n"),
+        (False, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\n\r\n"),
+    ])  # fmt: skip
+    packets += _tcp_session("10.1.1.10", 50009, "198.51.100.18", 5060, t + 8, [
+        (True, b"REGISTER sip:bob:" + sip.encode() + b"@example.com SIP/2.0\r\n"
+               b"CSeq: 1 REGISTER\r\n\r\n"),
+        (False, b"SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\n\r\n"),
+    ])  # fmt: skip
     path = Path(folder) / HOSTILE_FILE_NAME
     wrpcap(str(path), packets)
     return path
@@ -541,6 +559,7 @@ def hostile_capture(tmp_path_factory: pytest.TempPathFactory):
         name=path.name,
         banner=HOSTILE_BANNER.decode().strip(),
         password=TELNET_PASSWORD,
+        passwords=(TELNET_PASSWORD, *URL_PASSWORDS),
     )
 
 

@@ -3,7 +3,7 @@
 The capture (built with scapy) carries ``<script>`` and ``"><img onerror>``
 in a TLS SNI, an HTTP Host and an SSH banner, Markdown link and pipe syntax,
 a spreadsheet formula at the start of its own file name, and a telnet login
-whose password must appear in no output at all.
+and passwords in URLs (HTTP Host, RTSP, SIP) that must appear in no output at all.
 """
 
 from __future__ import annotations
@@ -43,12 +43,20 @@ def test_password_appears_in_no_output(hostile_capture, tmp_path: Path) -> None:
     reports = _write_all(hostile_capture.result, tmp_path, [hostile_capture.path])
     console = Console(file=io.StringIO(), width=120)
     render_terminal(hostile_capture.result, console)
-    password = hostile_capture.password.encode()
-    for path in reports.values():
-        assert password not in path.read_bytes(), path.name
-    assert hostile_capture.password not in console.file.getvalue()
-    flags = hostile_capture.result.flows["flags"]
-    assert any("cleartext-authentication" in f for f in flags)
+    for password in hostile_capture.passwords:
+        for path in reports.values():
+            assert password.encode() not in path.read_bytes(), (path.name, password)
+        assert password not in console.file.getvalue()
+    flows = hostile_capture.result.flows
+    # Each login is flagged, and said to be there, without being repeated.
+    credentialed = flows[flows["cleartext_credentials"]]
+    assert sorted(credentialed["server_port"].tolist()) == [23, 80, 554, 5060]
+    assert all("cleartext-authentication" in f for f in credentialed["flags"])
+    details = credentialed["evidence_detail"].astype(str).tolist()
+    assert any("password in the Host header" in d for d in details)
+    assert "RTSP DESCRIBE rtsp://***@198.51.100.17/live, password in the URL" in details
+    assert "SIP REGISTER sip:***@example.com, password in the URI" in details
+    assert "intranet.example" in credentialed["server_name"].astype(str).tolist()
 
 
 def test_html_in_chromium_runs_nothing_injected(
