@@ -35,6 +35,13 @@ def tool_version() -> str:
     return __version__
 
 
+def endpoint(address: object, port: object) -> str:
+    """``address:port``, with an IPv6 address in brackets (``[2001:db8::1]:53``),
+    so the reader can tell where the address ends and the port begins."""
+    text = str(address)
+    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
+
+
 def human_bytes(n: float | int | None) -> str:
     """``1536`` -> ``"1.5 KiB"``: sizes for people; exact counts stay in JSON."""
     if n is None or pd.isna(n):

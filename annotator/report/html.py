@@ -22,7 +22,7 @@ import hashlib
 from functools import cache
 from typing import IO, Any
 
-from annotator.report._view import ReportView, build_view, human_bytes, human_duration
+from annotator.report._view import ReportView, build_view, endpoint, human_bytes, human_duration
 from annotator.report.safety import visible_controls
 
 #: Sorts a table when its header is clicked; marks <html> so tests can tell it ran.
@@ -86,6 +86,7 @@ def _environment() -> Any:
     )
     env.filters["inert"] = lambda v: "-" if v is None else visible_controls(v)
     env.filters["human_bytes"] = human_bytes
+    env.globals["endpoint"] = endpoint
     env.filters["duration"] = human_duration
     env.filters["thousands"] = lambda v: "-" if v is None else f"{int(v):,}"
     return env

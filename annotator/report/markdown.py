@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from annotator.report._view import ReportView, build_view, human_bytes, human_duration
+from annotator.report._view import ReportView, build_view, endpoint, human_bytes, human_duration
 from annotator.report.safety import markdown_safe as md
 
 
@@ -145,8 +145,8 @@ def _flows(view: ReportView) -> list[str]:
                 f["severity"] or "-",
                 md(" ".join(f["flags"]) or "-"),
                 md(f["transport"]),
-                f"{md(f['client_ip'])}:{f['client_port']}",
-                f"{md(f['server_ip'])}:{f['server_port']}",
+                md(endpoint(f["client_ip"], f["client_port"])),
+                md(endpoint(f["server_ip"], f["server_port"])),
                 md(f["service"] or "-"),
                 md(
                     (f["observed_protocol"] or "-")

@@ -195,3 +195,14 @@ def test_sample_markdown_sections(mixed) -> None:
     )
     flows_section = text.split("## Flows", 1)[1].split("## Other traffic", 1)[0]
     assert flows_section.count("\n| ") == 2 + len(mixed.flows)
+
+
+def test_ipv6_endpoints_are_bracketed_in_the_flow_tables(crafted, tmp_path: Path) -> None:
+    # "fd00::5:50000" could be one address; "[fd00::5]:50000" cannot.
+    markdown = render_markdown(crafted)
+    assert "\\[fd00::5\\]:50000" in markdown and "\\[fd00::1\\]:61000" in markdown
+    assert "fd00::5:50000" not in markdown
+    write_report(crafted, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "[fd00::5]:50000" in page and "fd00::5:50000" not in page
+    assert "93.184.216.34:443" in page  # IPv4 as before
