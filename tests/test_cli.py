@@ -328,8 +328,10 @@ def test_file_names_cannot_drive_the_terminal_through_stderr(
     folder.mkdir()
     shutil.copy(MIXED, folder / "a.pcap")
     (folder / f"{hostile}.txt").write_bytes(b"not a capture")
-    assert main([str(truncated), "--no-progress", "--verbose", "-o", os.devnull,
-                 "--format", "json"]) == 3  # fmt: skip  (partial: documented exit 3)
+    assert (
+        main([str(truncated), "--no-progress", "--verbose", "-o", os.devnull, "--format", "json"])
+        == 3
+    )  # fmt: skip  (partial: documented exit 3)
     assert main([str(missing), "--no-progress"]) == 2
     assert main([str(folder), "--no-progress", "-o", os.devnull, "--format", "json"]) == 0
     err = capsys.readouterr().err
