@@ -30,6 +30,8 @@ from annotator.errors import RegistryError
 from annotator.registry.model import COLUMNS, Person, Record, Registry, RegistryMeta
 
 #: A registry nests four levels deep; anything far deeper is not one.
+#: The ``id`` of the root element of IANA's service name and port number registry.
+PORT_REGISTRY_ID = "service-names-port-numbers"
 MAX_DEPTH = 32
 _PORT = re.compile(r"^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$")
 _TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
@@ -78,6 +80,15 @@ def _parse(data: bytes, name: str) -> Element:
             root = el
             if _local(el.tag) != "registry":
                 raise RegistryError(name, f"not an IANA registry (XML root is <{_local(el.tag)}>)")
+            kind = el.get("id")
+            if kind is not None and kind != PORT_REGISTRY_ID:
+                # IANA's other registries share the root element (protocol
+                # numbers, media types...): their records would load as
+                # service names without ports and every port look unassigned.
+                raise RegistryError(
+                    name, f"IANA's {kind!r} registry, not the port number registry "
+                    f"({PORT_REGISTRY_ID!r})"
+                )  # fmt: skip
         if depth > MAX_DEPTH:
             raise RegistryError(name, f"refused: elements nested deeper than {MAX_DEPTH} levels")
     if root is None:  # pragma: no cover - expat reports "no element found" first
@@ -95,8 +106,8 @@ def _registry(root: Element, ns: str, name: str) -> Registry:
         columns_available=frozenset(COLUMNS),
     )
     records: list[Record] = []
-    for el in root.iter(f"{ns}record"):
-        rec = _record(el, len(records), meta)
+    for position, el in enumerate(root.iter(f"{ns}record"), 1):
+        rec = _record(el, len(records), meta, position)
         if rec is not None:
             records.append(rec)
     if not records:
@@ -153,8 +164,12 @@ def _registry_note(root: Element, ns: str) -> str:
     return ""
 
 
-def _record(el: Element, order: int, meta: RegistryMeta) -> Record | None:
-    """One <record> as a Record; None (counted in ``meta``) when malformed."""
+def _record(el: Element, order: int, meta: RegistryMeta, position: int) -> Record | None:
+    """One <record> as a Record; None (counted in ``meta``) when malformed.
+
+    ``order`` is its place among the records kept; ``position`` its place in
+    the file (1-based), which the skip reasons name.
+    """
     fields: dict[str, str] = {}
     persons: list[str] = []
     refs: list[str] = []
@@ -175,15 +190,15 @@ def _record(el: Element, order: int, meta: RegistryMeta) -> Record | None:
         m = _PORT.match(number)
         lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (None, None)
         if m is None or hi > 65535 or lo > hi:
-            meta.skip(f"record {order + 1}: bad port number {number!r}")
+            meta.skip(f"record {position}: bad port number {number!r}")
             return None
     transport = fields.get("protocol", "").lower()
     if transport and transport not in _TRANSPORTS:
-        meta.skip(f"record {order + 1}: unknown transport {transport!r}")
+        meta.skip(f"record {position}: unknown transport {transport!r}")
         return None
     service = fields.get("name", "")
     if not service and lo is None:
-        meta.skip(f"record {order + 1}: neither a service name nor a port")
+        meta.skip(f"record {position}: neither a service name nor a port")
         return None
     bare = "".join(persons)
     return Record.build(

