@@ -49,6 +49,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 _BRACKETS = re.compile(r"^(?:\[[^\[\]]+\])+$")
 _REF_ITEM = re.compile(r"^(?:RFC[\d-]|draft-|https?:|ftp:|note\b|\d+$)", re.I)
 _UNAUTHORIZED = re.compile(r"unauthori[sz]ed|unofficial", re.I)
+#: How IANA's "Unauthorized Use Reported" texts begin ("Known UNAUTHORIZED USEs
+#: on port 5555", "Unauthorized Use Known on port 8765", "Unofficial use of...").
+_UNAUTHORIZED_START = re.compile(r"(?:known\s+)?(?:unauthori[sz]ed|unofficial)", re.I)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/*-]{0,62}$")
 _HEADER = re.compile(r"^\W*Service\s+Name\W+Port\s+Number", re.I)
 _CONTACT_TITLE = re.compile(r"^\W*Contact\s+Information\W*$", re.I)
@@ -363,7 +366,7 @@ def _row_from_plain(text: str) -> _Row:
         k += 1
     free = " ".join(tokens[k:])
     if free:
-        (row.unauthorized if _UNAUTHORIZED.match(free) else row.notes).append(free)
+        (row.unauthorized if _UNAUTHORIZED_START.match(free) else row.notes).append(free)
     return row
 
 

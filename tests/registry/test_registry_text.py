@@ -175,3 +175,29 @@ def test_tab_separated_rows_with_every_cell_are_read_by_position():
     assert (rec.assignee, rec.contact) == ("", "[C]")
     assert (rec.registration_date, rec.modification_date) == ("", "2020-05-06")
     assert (rec.description, rec.notes) == ("One date", "n")
+
+
+def test_plain_text_keeps_unauthorized_use_however_iana_words_it():
+    # IANA's texts start "Known UNAUTHORIZED USEs", "Known Unauthorized Use",
+    # "Unauthorized Use Known" or "Unofficial use": all are the column the
+    # unauthorized-use-reported flag reads, never the assignment notes.
+    text = (
+        "Service Name  Port Number  Transport Protocol  Description  Assignee  Contact  "
+        "Registration Date  Modification Date  Reference  Service Code  "
+        "Unauthorized Use Reported  Assignment Notes\n"
+        "personal-agent 5555 tcp Personal Agent [Jackie_Wu] [Jackie_Wu] "
+        "Known UNAUTHORIZED USEs on port 5555\n"
+        "x11 6000-6063 tcp X Window System [Stephen_Gildea] [Stephen_Gildea] "
+        "Known Unauthorized Use on port 6000-6063\n"
+        "finger 79 tcp Finger [Unknown] Unauthorized Use Known on port 79\n"
+        "http 80 tcp World Wide Web HTTP [Tim_Berners_Lee] [Tim_Berners_Lee] "
+        "Defined TXT keys: u=<username>\n"
+    )
+    registry = load_registry(text.encode())
+    by_service = {r.service: r for r in registry.records}
+    assert by_service["personal-agent"].unauthorized_use == "Known UNAUTHORIZED USEs on port 5555"
+    assert by_service["x11"].unauthorized_use.startswith("Known Unauthorized Use")
+    assert by_service["finger"].unauthorized_use.startswith("Unauthorized Use Known")
+    assert by_service["http"].unauthorized_use == ""
+    assert by_service["http"].notes == "Defined TXT keys: u=<username>"
+    assert not any(r.notes for r in registry.records if r.service != "http")
