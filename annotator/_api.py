@@ -11,7 +11,7 @@ import pandas as pd
 from annotator.flows import read_flows as _read_flows
 from annotator.flows.table import FLOW_COLUMNS as READ_FLOW_COLUMNS
 from annotator.registry import Registry
-from annotator.registry.loaders import load_registry
+from annotator.registry.resolve import resolve_registry
 from annotator.result import AnnotateResult, FlowTable
 
 Source = str | PathLike[str] | BinaryIO
@@ -47,7 +47,9 @@ FLOW_COLUMNS = (
 def _registry(registry: Registry | str | PathLike[str] | None) -> Registry:
     if isinstance(registry, Registry):
         return registry
-    return load_registry(registry)
+    # Through the resolver, so the result says where it came from
+    # (meta.extra["origin"]: explicit, environment, cache or snapshot).
+    return resolve_registry(registry)
 
 
 def read_flows(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from annotator.errors import AnnotatorError, UsageError
+from annotator.registry.resolve import registry_date
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -151,8 +152,7 @@ def _console():
 
 def _registry_line(registry: Any) -> str:
     meta = registry.meta
-    date = meta.updated or "date unknown"
-    return f"registry: {meta.source} ({meta.format or '?'}, updated {date})"
+    return f"registry: {meta.source} ({meta.format or '?'}, updated {registry_date(meta)})"
 
 
 # -- info -------------------------------------------------------------------
@@ -174,7 +174,7 @@ def _info(args: argparse.Namespace) -> int:
     head.add_row("format", escape(meta.format or "?"))
     if meta.title:
         head.add_row("title", escape(meta.title))
-    head.add_row("updated", escape(meta.updated or "unknown"))
+    head.add_row("updated", escape(registry_date(meta)))
     head.add_row("records", f"{len(records):,}")
     head.add_row("skipped rows", f"{meta.skipped_rows:,}")
     if registry.people:
@@ -443,7 +443,7 @@ def _update(args: argparse.Namespace) -> int:
     registry = cached_registry()
     if registry is None:  # installed moments ago; only a concurrent removal gets here
         raise AnnotatorError(f"installed {path}, but it has since disappeared")
-    date = registry.meta.updated or "date unknown"
+    date = registry_date(registry.meta)
     print(f"installed {path}: {len(registry):,} records, updated {date}")
     print("annotate now uses it by default (unless --registry or $ANNOTATOR_REGISTRY is set)")
     return EXIT_OK

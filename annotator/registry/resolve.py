@@ -154,9 +154,19 @@ def _label(registry: Registry, path: Path, origin: str) -> None:
     elif origin == "cache":
         meta.source = f"{path} (cached update)"
         downloaded = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
+        # Only the date of the install: a CSV carries no date of its own, and
+        # an old file installed today is not today's registry.
         meta.extra["downloaded"] = downloaded
-        if not meta.updated:
-            meta.updated = downloaded
+
+
+def registry_date(meta: Any) -> str:
+    """The registry's date for people: its own "updated" date, else ``unknown``
+    with the day a cached update was installed (``unknown, downloaded 2026-11-27``)."""
+    updated = getattr(meta, "updated", None)
+    if updated:
+        return str(updated)
+    downloaded = (getattr(meta, "extra", None) or {}).get("downloaded")
+    return f"unknown, downloaded {downloaded}" if downloaded else "unknown"
 
 
 def _explain(problem: str, origin: str) -> str:

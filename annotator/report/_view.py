@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from annotator._arrays import distinct_pairs
+from annotator.registry.resolve import registry_date
 from annotator.report.safety import defang as _defang
 from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
 
@@ -156,6 +157,8 @@ def registry_facts(registry: Any) -> dict[str, Any]:
         "source": get("source") or None,
         "format": get("format") or None,
         "updated": str(updated) if updated else None,
+        "downloaded": extra.get("downloaded") or None,
+        "date_text": registry_date(meta),
         "note": get("note") or None,
         "columns_available": available,
         "columns_missing": missing,

@@ -192,6 +192,7 @@ def _header(result: Any, *, stream: bool = False) -> dict[str, Any]:
             "source": registry["source"],
             "format": registry["format"],
             "updated": registry["updated"],
+            "downloaded": registry["downloaded"],
             "note": registry["note"],
             "columns_available": registry["columns_available"],
             "skipped_rows": registry["skipped_rows"],

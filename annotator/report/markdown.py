@@ -54,7 +54,7 @@ def _header(view: ReportView) -> list[str]:
     rows.append(
         (
             "Registry",
-            f"{md(reg['source'] or 'unknown source')}, updated {md(reg['updated'] or '?')}",
+            f"{md(reg['source'] or 'unknown source')}, updated {md(reg['date_text'])}",
         )
     )
     rows.append(("Tool", f"annotator {view.tool_version}"))

@@ -58,7 +58,7 @@ def _header(view: ReportView) -> Table:
     grid.add_row("Time span", f"{view.first_seen} -> {view.last_seen} ({view.span})")
     reg = view.registry
     source = Text(terminal_safe(reg["source"] or "unknown source"))
-    source.append(f", updated {reg['updated'] or 'unknown'}", style="dim")
+    source.append(f", updated {reg['date_text']}", style="dim")
     grid.add_row("Registry", source)
     if reg["coverage_notice"]:
         grid.add_row(

@@ -77,7 +77,13 @@ def test_cached_xml_wins_over_nothing_and_says_when_it_was_downloaded() -> None:
     path = _registry_file(cache_dir() / "registry.csv", "cached")
     registry = default_registry()
     assert registry.meta.source == f"{path} (cached update)"
-    assert registry.meta.updated == registry.meta.extra["downloaded"]  # CSV has no date
+    # A CSV has no date of its own: the install day is said, never passed off as one.
+    assert not registry.meta.updated and registry.meta.extra["downloaded"]
+    from annotator.registry.resolve import registry_date
+
+    assert (
+        registry_date(registry.meta) == f"unknown, downloaded {registry.meta.extra['downloaded']}"
+    )
 
 
 def test_broken_environment_registry_names_the_file_and_variable(
@@ -107,3 +113,12 @@ def test_explicit_bad_file_is_a_registry_error(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(RegistryError, match="empty"):
         resolve_registry(empty)
+
+
+def test_a_registry_handed_to_annotate_says_it_was_explicit(tmp_path: Path) -> None:
+    path = _registry_file(tmp_path / "mine.csv", "mine")
+    sample = Path(__file__).resolve().parents[2] / "samples" / "mixed.pcap"
+    result = annotator.annotate(sample, registry=path)
+    assert result.registry.meta.extra["origin"] == "explicit"
+    assert annotator.read_flows(sample, registry=path).flows is not None
+    assert annotator.annotate(sample).registry.meta.extra["origin"] == "snapshot"
