@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import subprocess
 import sys
 
@@ -66,3 +67,18 @@ def test_lazy_submodules() -> None:
             annotator.dask.annotate_many  # noqa: B018
     else:
         assert callable(annotator.dask.annotate_many) and callable(annotator.dask.read_many)
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        (b"\xd4\xc3\xb2\xa1", "give a capture path"),  # the content, not a path
+        ([b"capture.pcap"], "not bytes"),
+        (io.StringIO("text"), "open in text mode"),
+        (42, "give a capture path"),
+    ],
+)
+def test_sources_that_are_not_captures_raise_the_usage_error(source, says) -> None:
+    # Within the documented tree (AnnotatorError), never AttributeError or TypeError.
+    with pytest.raises(UsageError, match=says):
+        annotator.annotate(source)

@@ -13,6 +13,7 @@ undecodable, and :attr:`FlowTable.accounting` states it.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import Counter
@@ -50,14 +51,21 @@ def _source_name(source: Any) -> str:
 
 def _sources(paths: Any) -> Inputs:
     """One source (path, directory, glob, "-", binary file) or an iterable of them."""
+    usage = "read_flows: give a capture path, '-', a binary file or a list of them"
     if isinstance(paths, str | os.PathLike) or hasattr(paths, "read"):
         items = [paths]
-    elif isinstance(paths, Iterable):
+    elif isinstance(paths, Iterable) and not isinstance(paths, bytes | bytearray | memoryview):
         items = list(paths)
     else:
-        items = []
+        items = []  # bytes would iterate as integers: the capture's content is not a path
     if not items:
-        raise UsageError("read_flows: give a capture path, '-', a binary file or a list of them")
+        raise UsageError(usage)
+    for item in items:
+        if isinstance(item, io.TextIOBase):
+            name = _source_name(item)
+            raise UsageError(f"{usage}: {name} is open in text mode; open it with 'rb'")
+        if not (isinstance(item, str | os.PathLike) or hasattr(item, "read")):
+            raise UsageError(f"{usage}, not {type(item).__name__}")
     return expand_inputs(items)
 
 
