@@ -23,6 +23,7 @@ pasted report cannot be clicked into a live connection.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 # Terminal escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST),
@@ -123,15 +124,26 @@ def _scheme(match: re.Match[str]) -> str:
     return match.group(3) + "xp"  # ftp -> fxp
 
 
+def _is_ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
+
+
 def defang(text: object) -> str:
     """Rewrite indicators so they cannot be clicked or resolved by accident.
 
     ``http://`` becomes ``hxxp://``, ``https://`` ``hxxps://``, ``ftp://``
     ``fxp://``; the last dot of an IPv4 address or host name becomes ``[.]``
     (``10.0.0[.]1``, ``example[.]com``); ``@`` in an address becomes ``[@]``.
-    IPv6 addresses are left as they are (nothing resolves or links them).
+    IPv6 addresses are left as they are (nothing resolves or links them),
+    the IPv4-mapped ones (``::ffff:192.0.2.1``) included.
     """
-    out = _SCHEME.sub(_scheme, str(text))
+    text = str(text)
+    if ":" in text and _is_ipv6(text):
+        return text
+    out = _SCHEME.sub(_scheme, text)
     out = _IPV4.sub(lambda m: m.group(1)[:-1] + "[.]" + m.group(2), out)
     out = _DOMAIN.sub(lambda m: m.group(1)[:-1] + "[.]" + m.group(2), out)
     return re.sub(r"(?<=\w)@(?=\w)", "[@]", out)

@@ -80,6 +80,7 @@ def test_mathtext_dollars_escaped() -> None:
         ("www.example.co.uk", "www.example.co[.]uk"),
         ("admin@corp.example", "admin[@]corp[.]example"),
         ("fd00::1", "fd00::1"),
+        ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),  # IPv4-mapped IPv6: an IPv6 address
         ("SSH-2.0-OpenSSH_9.6", "SSH-2.0-OpenSSH_9.6"),
     ],
 )
