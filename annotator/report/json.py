@@ -195,6 +195,8 @@ def _header(result: Any, *, stream: bool = False) -> dict[str, Any]:
             "downloaded": registry["downloaded"],
             "note": registry["note"],
             "columns_available": registry["columns_available"],
+            "columns_stale": registry["columns_stale"],
+            "coverage_notice": registry["coverage_notice"],
             "skipped_rows": registry["skipped_rows"],
         },
         "accounting": _accounting(result.accounting),

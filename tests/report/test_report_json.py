@@ -230,3 +230,16 @@ def test_json_writes_null_for_nan_and_plain_values_for_numpy_scalars(crafted) ->
     lines = io.StringIO()
     write_jsonl(crafted, lines)
     assert [json.loads(line) for line in lines.getvalue().splitlines()] == records
+
+
+def test_json_says_which_registry_columns_are_stale(mixed) -> None:
+    # The bundled snapshot carries unauthorized-use texts as of an older
+    # registry: a SIEM reading the JSON must learn that as a reader of the
+    # HTML does, not take their absence on newer ports for "none reported".
+    out = io.StringIO()
+    write_json(mixed, out)
+    registry = json.loads(out.getvalue())["registry"]
+    assert "unauthorized_use" in registry["columns_stale"]
+    assert "unauthorized_use" not in registry["columns_available"]
+    assert registry["coverage_notice"].startswith("This registry's")
+    assert registry["downloaded"] is None
