@@ -48,15 +48,18 @@ more than 256 MiB is refused as corrupt instead of exhausting memory.
 
 Corrupt or truncated compressed data is not an error of the whole capture: the
 records decompressed before the damage are kept, and the reader reports a
-partial result at that point.
+partial result at that point.  The decompressors are driven directly
+(:class:`_Decompressing`, :class:`_ZstdDecompressing`) rather than through
+the stdlib's file classes and zstandard's stream reader: those dropped the
+output of the call that met the damage (up to a megabyte of readable
+packets, all of a small file), and zstandard's reader took a zstd stream cut
+between two blocks for a whole one.
 """
 
 from __future__ import annotations
 
-import _compression  # the stdlib's decompressing reader behind gzip, bz2 and lzma files
 import bz2
 import contextlib
-import gzip
 import hashlib
 import io
 import lzma
@@ -66,7 +69,7 @@ import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -89,6 +92,233 @@ COMPRESSION_MAGIC: dict[str, bytes] = {
 
 # Errors the decompressors raise on damaged or truncated input.
 _DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+
+#: Decompressed bytes asked of gzip, bzip2 and xz per call.  When the data
+#: turns out damaged or cut short, what the failing call had produced is lost
+#: with it, so the pieces stay small: at most this much of what ``zcat`` would
+#: recover is missed (a 1 MiB piece lost a thousand packets).
+DECOMPRESS_PIECE = 64 * 1024
+#: Stored bytes read at a time for those three decompressors.
+COMPRESSED_CHUNK = 64 * 1024
+
+ZSTD_FRAME_MAGIC = 0xFD2FB528
+#: Skippable frames carry one of these sixteen magic numbers, then their size.
+ZSTD_SKIPPABLE = range(0x184D2A50, 0x184D2A60)
+
+
+class _ZstdFrames:
+    """Follows the frame layout of a zstd stream as its compressed bytes go by.
+
+    It reads only the frame headers and the three-byte block headers (RFC
+    8878, 3.1) and passes over block contents, a few operations per block.
+    It tells where blocks end, so the decompressor can be fed a few blocks
+    at a time (a block never holds more than 128 KiB once decompressed, but
+    a few bytes of input can hold many blocks), and whether the stream
+    stopped on a frame boundary.  It does not check the data: the
+    decompressor does that.
+    """
+
+    def __init__(self) -> None:
+        self._state = "magic"
+        self._need = 4  # header bytes to collect in the current state
+        self._head = bytearray()
+        self._skip = 0  # bytes to pass over (block contents, skippable frames)
+        self._checksum = False
+        self.lost = False  # bytes that are no frame: the decompressor will say so
+
+    @property
+    def at_boundary(self) -> bool:
+        """Whether every frame seen so far is complete."""
+        return self.lost or (self._state == "magic" and not self._head and not self._skip)
+
+    def feed(self, data: bytes) -> list[int]:
+        """Follow ``data``; return the offsets in it just after each block ends."""
+        ends: list[int] = []
+        i, n = 0, len(data)
+        while i < n and not self.lost:
+            if self._skip:
+                step = min(self._skip, n - i)
+                self._skip -= step
+                i += step
+                if not self._skip and self._state in ("block", "magic"):
+                    ends.append(i)
+                continue
+            take = min(self._need - len(self._head), n - i)
+            self._head += data[i : i + take]
+            i += take
+            if len(self._head) == self._need:
+                self._advance(bytes(self._head))
+                self._head.clear()
+                if not self._skip and self._state in ("block", "magic"):
+                    ends.append(i)  # an empty block, or a frame with nothing after it
+        return ends
+
+    def _advance(self, head: bytes) -> None:
+        value = int.from_bytes(head, "little")
+        if self._state == "magic":
+            if value == ZSTD_FRAME_MAGIC:
+                self._state, self._need = "descriptor", 1
+            elif value in ZSTD_SKIPPABLE:
+                self._state, self._need = "skippable", 4
+            else:
+                self.lost = True
+        elif self._state == "skippable":
+            self._skip, self._state, self._need = value, "magic", 4
+        elif self._state == "descriptor":
+            single = (value >> 5) & 1
+            self._checksum = bool((value >> 2) & 1)
+            self._skip = (
+                (0 if single else 1)  # window descriptor
+                + (0, 1, 2, 4)[value & 3]  # dictionary id
+                + (1 if single else 0, 2, 4, 8)[value >> 6]  # content size
+            )
+            self._state, self._need = "header", 3
+        else:  # a block header: last-block bit, type, size
+            kind, size = (value >> 1) & 3, value >> 3
+            if kind == 3:  # reserved
+                self.lost = True
+                return
+            self._skip = 1 if kind == 1 else size  # an RLE block stores one byte
+            self._state = "block"
+            if value & 1:  # the frame's last block, then its checksum
+                self._skip += 4 if self._checksum else 0
+                self._state, self._need = "magic", 4
+            else:
+                self._need = 3
+
+
+#: Blocks given to the zstd decompressor per call: at most 8 x 128 KiB out.
+ZSTD_BLOCKS_PER_CALL = 8
+
+
+class _ZstdDecompressing(io.RawIOBase):
+    """zstd decompressed from the stored bytes, keeping all it can.
+
+    zstandard's stream reader ends quietly when its input stops inside a
+    frame, so a capture cut short passed for a whole one, and it could drop
+    the last blocks before the cut.  Here a decompression object per frame is
+    fed a few blocks at a time (:class:`_ZstdFrames` finds them), which
+    bounds each call's output however small the input, delivers every block
+    before a cut, and says when the input ended inside a frame.
+    """
+
+    def __init__(self, raw: io.RawIOBase) -> None:
+        super().__init__()
+        self._raw = raw
+        self._frames = _ZstdFrames()
+        self._maker = zstandard.ZstdDecompressor(max_window_size=DECODER_MEMORY_LIMIT)
+        self._dec = self._maker.decompressobj()
+        self._segments: deque[bytes] = deque()  # input cut after every few blocks
+        self._out = b""
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        while self._at == len(self._out):
+            if not self._segments and not self._read_segments():
+                if not self._frames.at_boundary:
+                    raise EOFError("zstd stream truncated")
+                return 0
+            self._out, self._at = self._decompress(self._segments.popleft()), 0
+        n = min(len(view), len(self._out) - self._at)
+        view[:n] = self._out[self._at : self._at + n]
+        self._at += n
+        return n
+
+    def _read_segments(self) -> bool:
+        chunk = self._raw.read(COMPRESSED_CHUNK)
+        if not chunk:
+            return False
+        ends = self._frames.feed(chunk)
+        cuts = ends[ZSTD_BLOCKS_PER_CALL - 1 :: ZSTD_BLOCKS_PER_CALL]
+        start = 0
+        for cut in cuts:
+            self._segments.append(chunk[start:cut])
+            start = cut
+        if start < len(chunk):
+            self._segments.append(chunk[start:])
+        return True
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            out.append(self._dec.decompress(data))
+            if not self._dec.eof:
+                break
+            data = self._dec.unused_data  # the next frame starts here
+            self._dec = self._maker.decompressobj()
+        return b"".join(out)
+
+
+class _Decompressing(io.RawIOBase):
+    """gzip, bzip2 or xz decompressed from the stored bytes, keeping all it can.
+
+    The stdlib's file classes drop what a read call had produced when the
+    data turns out damaged, and a truncated stream raises as soon as the
+    input ends, so a capture cut short lost up to a whole buffer of readable
+    packets (all of a small file).  Here the decompressor objects are fed
+    directly: output comes out as the input goes in, at most
+    :data:`DECOMPRESS_PIECE` bytes a call, so a cut stream delivers every byte
+    before the cut and then says so, and damaged data loses at most one piece.
+    Concatenated members (``cat a.gz b.gz``, pbzip2, xz streams) are read on;
+    zero padding after the last one is ignored, other trailing bytes are
+    reported as damage.
+    """
+
+    def __init__(self, raw: io.RawIOBase, compression: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._compression = compression
+        self._magic = COMPRESSION_MAGIC[compression]
+        self._zlib = compression == "gzip"
+        self._dec = self._new()
+        self._pending = b""  # input not yet taken by the decompressor
+
+    def _new(self) -> Any:  # zlib, bz2 and lzma decompressors share no base class
+        if self._compression == "gzip":
+            return zlib.decompressobj(wbits=31)  # gzip header and trailer, CRC checked
+        if self._compression == "bzip2":
+            return bz2.BZ2Decompressor()
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=DECODER_MEMORY_LIMIT)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        limit = min(len(view), DECOMPRESS_PIECE)
+        while True:
+            if self._dec.eof and not self._next_member():
+                return 0
+            data = self._pending
+            if not data and (self._zlib or self._dec.needs_input):
+                data = self._raw.read(COMPRESSED_CHUNK)
+                if not data:
+                    raise EOFError(f"{self._compression} stream truncated")
+            out = self._dec.decompress(data, limit)
+            self._pending = self._dec.unconsumed_tail if self._zlib else b""
+            if out:
+                view[: len(out)] = out
+                return len(out)
+
+    def _next_member(self) -> bool:
+        """After a member's end: start the next one, or say the stream is over."""
+        rest = self._dec.unused_data + self._pending
+        while True:
+            rest = rest.lstrip(b"\0")  # padding (tape blocks, xz stream padding)
+            if rest:
+                break
+            rest = self._raw.read(COMPRESSED_CHUNK)
+            if not rest:
+                return False
+        if not rest.startswith(self._magic[: len(rest)]):
+            raise OSError(f"bytes after the end of the {self._compression} stream")
+        self._dec, self._pending = self._new(), rest
+        return True
 
 
 class CorruptStream(Exception):
@@ -269,21 +499,10 @@ class ByteStream:
         if self.compression is None:
             self._inner = self.raw
             self.raw.stable = True  # the reader never rewrites a buffer a hash job still holds
-        elif self.compression == "gzip":
-            self._inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
-        elif self.compression == "bzip2":
-            self._inner = bz2.BZ2File(self.raw, mode="rb")
-        elif self.compression == "xz":
-            # LZMAFile offers no memory limit; its reader with a limited decompressor does.
-            self._inner = io.BufferedReader(
-                _compression.DecompressReader(
-                    self.raw, lzma.LZMADecompressor, trailing_error=lzma.LZMAError,
-                    memlimit=DECODER_MEMORY_LIMIT,
-                )
-            )  # fmt: skip
+        elif self.compression in ("gzip", "bzip2", "xz"):
+            self._inner = _Decompressing(self.raw, self.compression)
         else:
-            dctx = zstandard.ZstdDecompressor(max_window_size=DECODER_MEMORY_LIMIT)
-            self._inner = dctx.stream_reader(self.raw, read_across_frames=True, closefd=False)
+            self._inner = _ZstdDecompressing(self.raw)
 
     def readinto(self, view: memoryview) -> int:
         """Fill ``view`` with up to ``len(view)`` decompressed bytes; 0 means the end."""
