@@ -340,10 +340,12 @@ def run_annotate(args: argparse.Namespace) -> int:
             inputs=inputs,
         )
 
-    for partial in result.partial:
+    from annotator.report._view import partial_rows
+
+    for part in partial_rows(result):
         _say(
-            f"annotate: {partial.capture}: partial capture: {partial.reason} "
-            f"at byte {partial.offset}; results cover what was readable"
+            f"annotate: {part['capture']}: partial capture: {part['reason']} "
+            f"at {part['where']}; results cover what was readable"
         )
     if args.verbose:
         _throughput(result, time.perf_counter() - started)

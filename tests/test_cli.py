@@ -338,3 +338,21 @@ def test_file_names_cannot_drive_the_terminal_through_stderr(
     assert "\x1b" not in err and "\x07" not in err
     assert "partial capture" in err and "M packets/s" in err
     assert "missing.pcap" in err and "skipped, not a capture file" in err
+
+
+def test_a_compressed_capture_cut_short_gives_what_was_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Half of the gzip sample: zcat recovers 41 whole packets before the cut.
+    # All of them are annotated, the run exits 3 (partial), and the offset
+    # is said to be in the decompressed data (the stored file is smaller).
+    packed = (ROOT / "samples" / "mixed.pcap.gz").read_bytes()
+    cut = tmp_path / "cut.pcap.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    report = tmp_path / "cut.json"
+    assert main([str(cut), "--no-progress", "-o", str(report)]) == 3
+    document = json.loads(report.read_text())
+    assert document["accounting"]["packets_total"] == 41
+    assert document["partial"][0]["reason"] == "gzip stream ends before its end marker (truncated)"
+    err = capsys.readouterr().err
+    assert f"at byte {document['partial'][0]['offset']:,} of the decompressed gzip data" in err

@@ -69,8 +69,8 @@ def _header(view: ReportView) -> list[str]:
     out.append("")
     for part in view.partial:
         out.append(
-            f"**Partial read:** {md(part['capture'])} could only be read up to byte "
-            f"{_n(part['offset'])}: {md(part['reason'])}."
+            f"**Partial read:** {md(part['capture'])} could only be read up to "
+            f"{md(part['where'])}: {md(part['reason'])}."
         )
         out.append("")
     if reg["coverage_notice"]:

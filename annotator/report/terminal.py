@@ -218,7 +218,7 @@ def _other_and_accounting(view: ReportView) -> list[Any]:
     for part in view.partial:
         notice = Text("Partial read: ", style="bold red")
         notice.append_text(_t(part["capture"]))
-        notice.append(f" stopped at byte {part['offset']:,}: ")
+        notice.append(f" stopped at {part['where']}: ")
         notice.append_text(_t(part["reason"]))
         out.append(notice)
     return out
