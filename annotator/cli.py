@@ -292,7 +292,7 @@ def run_annotate(args: argparse.Namespace) -> int:
     formats = [_report_format(args.format, d) for d in args.output or []]
     expanded = expand_inputs(list(args.captures))
     for skipped in expanded.skipped:
-        _say(f"annotate: {skipped}: skipped, not a capture file")
+        _say(f"annotate: {skipped}: {expanded.why.get(skipped, 'skipped, not a capture file')}")
     inputs = [c for c in expanded.sources if c != "-"]
     captures = [sys.stdin.buffer if c == "-" else c for c in expanded.sources]
     show = not args.no_progress and sys.stderr.isatty()

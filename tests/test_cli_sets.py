@@ -167,3 +167,74 @@ def test_terminal_summarises_a_long_set(rotated: Path, capsys: pytest.CaptureFix
     assert f"Lastfile{rotated / 'trace.5'}" in flat
     assert "trace.3" not in out
     assert not any(line.startswith("SHA-256") for line in out.splitlines())  # in reports
+
+
+def test_a_file_named_twice_is_refused_not_counted_twice(
+    rotated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(MIXED), str(MIXED), "--no-progress"]) == 2
+    assert "named twice" in capsys.readouterr().err
+    # Reached twice, through the directory and a pattern into it.
+    assert main([str(rotated), str(rotated / "trace.1"), "--no-progress"]) == 2
+    assert "named twice" in capsys.readouterr().err
+
+
+def test_a_pattern_sorts_its_matches_as_a_directory_does(
+    rotated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, got = _json([str(rotated / "*")], capsys)
+    assert code == 0 and got["accounting"]["packets_total"] == 173
+    capsys.readouterr()
+    assert main([str(rotated / "SHA*"), "--no-progress"]) == 2
+    assert "no capture files match this pattern" in capsys.readouterr().err
+
+
+def test_fifos_are_read_once_and_noted_in_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import threading
+
+    data = MIXED.read_bytes()
+    fifos = [tmp_path / "one", tmp_path / "two"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+
+    def feed(path: Path) -> None:
+        with open(path, "wb") as f:
+            f.write(data)
+
+    writers = [threading.Thread(target=feed, args=(f,), daemon=True) for f in fifos]
+    for w in writers:
+        w.start()
+    # Two pipes (as a shell's <(...) gives): each is read once, none is
+    # peeked at first and found empty later.
+    code, got = _json([str(f) for f in fifos], capsys)
+    assert code == 0 and got["accounting"]["packets_total"] == 2 * 173
+    # In a directory, a FIFO is no capture file to open: noted, not read.
+    folder = tmp_path / "ring"
+    folder.mkdir()
+    (folder / "a.pcap").write_bytes(data)
+    os.mkfifo(folder / "pipe")
+    assert main([str(folder), "--no-progress", "--format", "json", "-o", os.devnull]) == 0
+    assert f"{folder / 'pipe'}: skipped, not a regular file" in capsys.readouterr().err
+
+
+def test_a_set_entry_or_folder_that_cannot_be_read_is_an_error_not_a_gap(
+    rotated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import annotator.capture.inputs as inputs
+
+    # As the test may run as root, the refusals are staged where annotate meets them.
+    def denied(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(inputs.os, "listdir", denied)
+    assert main([str(rotated), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"annotate: error: {rotated}: cannot list this directory: Permission denied"
+    monkeypatch.undo()
+    # An entry that cannot be opened is kept in the set, so reading it names
+    # the problem (exit 2), instead of being skipped as "not a capture file".
+    monkeypatch.setattr(inputs, "open", denied, raising=False)
+    assert inputs.looks_like_capture(str(rotated / "trace.0"))

@@ -268,6 +268,15 @@ def first_timestamp(source: Any) -> int | None:
     return None
 
 
+def _read_once(source: Any) -> bool:
+    """A source that cannot be opened twice: standard input, a file object, a
+    FIFO or a shell's ``<(...)`` (peeking at its first packet would eat it)."""
+    if not isinstance(source, str | os.PathLike):
+        return True
+    name = os.fspath(source)
+    return name == "-" or ("://" not in name and os.path.exists(name) and not os.path.isfile(name))
+
+
 def plan_set(sources: list[Any]) -> tuple[list[int] | None, list[bool]]:
     """The reading order of a set's files and which need boundary mode.
 
@@ -275,13 +284,13 @@ def plan_set(sources: list[Any]) -> tuple[list[int] | None, list[bool]]:
     (files without packets last, each group in the order given), so they can
     be merged as they are read.  Boundary mode is for every file but the first
     in time: its flows can never continue an earlier file's, so their payload
-    is fingerprinted early.  Streams cannot be read twice: with one among
+    is fingerprinted early.  Streams and FIFOs cannot be read twice: with one among
     several sources the order is known only after reading (None) and every
     file is read in boundary mode, which is always correct.
     """
     if len(sources) == 1:
         return [0], [False]
-    if any(not isinstance(s, str | os.PathLike) or os.fspath(s) == "-" for s in sources):
+    if any(_read_once(s) for s in sources):
         return None, [True] * len(sources)
     firsts = [first_timestamp(s) for s in sources]
     order = sorted(range(len(sources)), key=lambda i: (firsts[i] is None, firsts[i] or 0))
