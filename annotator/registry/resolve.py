@@ -66,8 +66,14 @@ def cached_registry_path() -> Path | None:
     folder = cache_dir()
     for name in CURRENT_NAMES.values():
         path = folder / name
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError as exc:  # a folder this user may not enter (sudo kept $HOME...)
+            raise RegistryError(
+                folder, f"cannot look into the registry cache folder: {exc.strerror or exc} "
+                f"(set ${ENV_CACHE} to a folder of yours, or give --registry)"
+            ) from None  # fmt: skip
     return None
 
 

@@ -122,3 +122,26 @@ def test_a_registry_handed_to_annotate_says_it_was_explicit(tmp_path: Path) -> N
     assert result.registry.meta.extra["origin"] == "explicit"
     assert annotator.read_flows(sample, registry=path).flows is not None
     assert annotator.annotate(sample).registry.meta.extra["origin"] == "snapshot"
+
+
+def test_a_cache_folder_out_of_reach_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Under sudo with $HOME kept, the cache folder may be one this user cannot
+    # enter: say so and how to go on, not an internal error (exit 70).
+    def denied(self: Path, *args, **kwargs) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    with pytest.raises(RegistryError) as caught:
+        default_registry()
+    message = str(caught.value)
+    assert "Permission denied" in message and "ANNOTATOR_CACHE" in message
+    assert "\n" not in message
+    monkeypatch.undo()
+    from annotator.cli import main
+
+    sample = Path(__file__).resolve().parents[2] / "samples" / "mixed.pcap"
+    monkeypatch.setattr(Path, "is_file", denied)
+    assert main([str(sample), "--no-progress"]) == 2
+    assert "cannot look into the registry cache folder" in capsys.readouterr().err
