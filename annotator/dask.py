@@ -179,6 +179,10 @@ def _client(client: Any) -> tuple[Any, bool]:
             return distributed.Client(client, timeout="20s"), True
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {client}: {exc}") from None
+        except (ValueError, TypeError) as exc:  # "foo": no port; "tcp://": no host...
+            raise UsageError(
+                f"{client!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"
+            ) from None
     if isinstance(client, distributed.Client):
         return client, False
     raise UsageError("client must be a distributed.Client or a scheduler address string")

@@ -356,3 +356,17 @@ def test_a_compressed_capture_cut_short_gives_what_was_readable(
     assert document["partial"][0]["reason"] == "gzip stream ends before its end marker (truncated)"
     err = capsys.readouterr().err
     assert f"at byte {document['partial'][0]['offset']:,} of the decompressed gzip data" in err
+
+
+@pytest.mark.parametrize("destination", ["-", "/dev/stdout"])
+def test_a_reader_that_goes_away_is_not_an_error(destination: str) -> None:
+    # annotate ... | head: the pipe closes early; both spellings of standard
+    # output end quietly with exit 0 (it was exit 2 for /dev/stdout).
+    script = (
+        f"{ANNOTATE} {MIXED} -o {destination} --format jsonl --no-progress | head -c 10; "
+        "echo; echo ${PIPESTATUS[0]}"
+    )
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    shown, status = run.stdout.splitlines()
+    assert shown == '{"transpor' and status == "0"
+    assert run.stderr == ""

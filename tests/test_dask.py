@@ -198,3 +198,13 @@ def test_directory_is_expanded_on_the_driver(client, mixed_parts):
     got = annotate_many(mixed_parts[0].parent, client)
     assert sorted(c.name for c in got.captures) == sorted(str(p) for p in mixed_parts)
     assert_same(got, annotator.annotate(mixed_parts))
+
+
+@pytest.mark.parametrize("address", ["foo", "tcp://"])
+def test_a_malformed_scheduler_address_is_a_usage_error(address, mixed_parts, capsys):
+    # Before any connection: exit 2 naming the address, not an internal error.
+    from annotator.cli import main
+
+    assert main([str(mixed_parts[0]), "--dask", address, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a Dask scheduler address" in err and err.count("\n") == 1

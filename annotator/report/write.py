@@ -204,5 +204,7 @@ def write_report(
         if not target.parent.is_dir():
             raise UsageError(f"{target}: the folder {target.parent} does not exist")
         _write_atomically(target, render, binary, result)
+    except BrokenPipeError:
+        raise  # a reader that went away (-o /dev/stdout | head): as for "-", not an error
     except OSError as exc:
         raise UsageError(f"{target}: cannot write the report: {exc.strerror or exc}") from None
