@@ -272,9 +272,9 @@ def parse_query(query: str) -> tuple[int | None, str | None, str | None]:
             f"lookup: unknown transport {tail!r} in {query!r} (expected {', '.join(TRANSPORTS)})"
         )
     head = head.strip()
-    if head.isdigit():
+    if head.lstrip("+-").isdigit():  # a number, even a signed one, is meant as a port
         port = int(head)
-        if port > 65535:
+        if not 0 <= port <= 65535:
             raise UsageError(f"lookup: port {port} is out of range (0-65535)")
         return port, transport, None
     if not head:

@@ -141,7 +141,7 @@ def test_lookup_nothing_found_and_dynamic(capsys) -> None:
     assert code == 0 and "no registry record for no-such-service-name" in out
 
 
-@pytest.mark.parametrize("query", ["99999", "80/foo", "/tcp", " "])
+@pytest.mark.parametrize("query", ["99999", "-1", "80/foo", "/tcp", " "])
 def test_lookup_bad_query_is_a_usage_error(capsys, query: str) -> None:
     code, out, err = run(capsys, "lookup", query)
     assert code == 2 and out == ""
