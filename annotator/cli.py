@@ -290,10 +290,20 @@ def run_annotate(args: argparse.Namespace) -> int:
         raise UsageError("standard input ('-') can be read only once")
     # Each -o's format is settled before the read, so a conflict costs no time.
     formats = [_report_format(args.format, d) for d in args.output or []]
+    to_stdout = [f for d, f in zip(args.output or [], formats, strict=True) if d == "-"]
+    if not args.output:
+        to_stdout = [args.format]
+    if "parquet" in to_stdout and sys.stdout.isatty():
+        raise UsageError("Parquet is binary: write it to a file (-o flows.parquet), not a terminal")
     expanded = expand_inputs(list(args.captures))
     for skipped in expanded.skipped:
         _say(f"annotate: {skipped}: {expanded.why.get(skipped, 'skipped, not a capture file')}")
     inputs = [c for c in expanded.sources if c != "-"]
+    if "-" in expanded.sources and sys.stdin.isatty():
+        # Waiting for a capture typed at the keyboard helps no one.
+        raise UsageError(
+            "standard input ('-') is a terminal; pipe a capture in (tcpdump -w - | annotate -)"
+        )
     captures = [sys.stdin.buffer if c == "-" else c for c in expanded.sources]
     show = not args.no_progress and sys.stderr.isatty()
     with packet_progress(

@@ -370,3 +370,17 @@ def test_a_reader_that_goes_away_is_not_an_error(destination: str) -> None:
     shown, status = run.stdout.splitlines()
     assert shown == '{"transpor' and status == "0"
     assert run.stderr == ""
+
+
+def test_a_terminal_is_neither_read_as_a_capture_nor_sent_parquet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both would leave the user staring: a wait for keystrokes, or binary noise.
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert main(["-", "--no-progress"]) == 2
+    assert "standard input ('-') is a terminal" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main([str(MIXED), "--format", "parquet", "--no-progress"]) == 2
+    assert main([str(MIXED), "-o", "-", "--format", "parquet", "--no-progress"]) == 2
+    assert "Parquet is binary" in capsys.readouterr().err
