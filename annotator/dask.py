@@ -172,17 +172,29 @@ def _expand(paths: Any) -> list[str]:
     return [s for p in items for s in expanded.get(p, [p])]
 
 
+def _check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a Client is built: one that
+    fails half-way leaves a Client whose clean-up can hang the process."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:  # "foo", "tcp://": no port, no host
+        raise UsageError(
+            f"{address!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"
+        ) from None
+
+
 def _client(client: Any) -> tuple[Any, bool]:
     """A distributed.Client (and whether we opened it) from a Client or an address."""
     if isinstance(client, str):
+        _check_address(client)
         try:
             return distributed.Client(client, timeout="20s"), True
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {client}: {exc}") from None
-        except (ValueError, TypeError) as exc:  # "foo": no port; "tcp://": no host...
-            raise UsageError(
-                f"{client!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"
-            ) from None
     if isinstance(client, distributed.Client):
         return client, False
     raise UsageError("client must be a distributed.Client or a scheduler address string")

@@ -200,7 +200,7 @@ def test_directory_is_expanded_on_the_driver(client, mixed_parts):
     assert_same(got, annotator.annotate(mixed_parts))
 
 
-@pytest.mark.parametrize("address", ["foo", "tcp://"])
+@pytest.mark.parametrize("address", ["foo", "tcp://", "tcp://scheduler"])
 def test_a_malformed_scheduler_address_is_a_usage_error(address, mixed_parts, capsys):
     # Before any connection: exit 2 naming the address, not an internal error.
     from annotator.cli import main
