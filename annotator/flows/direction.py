@@ -117,7 +117,7 @@ _SIDES = (("client_ip", "server_ip"), ("client_port", "server_port"),
           ("packets_c2s", "packets_s2c"), ("bytes_c2s", "bytes_s2c"))  # fmt: skip
 
 
-def _group_address(address: object) -> bool:
+def is_group_address(address: object) -> bool:
     """A multicast address or the IPv4 limited broadcast: it receives, never sends."""
     if not isinstance(address, str):
         return False
@@ -141,7 +141,7 @@ def follow_payload(flows: pd.DataFrame, roles_reversed: np.ndarray) -> pd.DataFr
     if swap.any():
         rows = np.flatnonzero(swap)
         servers = flows["server_ip"].to_numpy(dtype=object)[rows]
-        swap[rows[[_group_address(a) for a in servers]]] = False
+        swap[rows[[is_group_address(a) for a in servers]]] = False
     if not swap.any():
         return flows
     return _swap(flows, swap, "payload")

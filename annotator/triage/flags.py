@@ -107,7 +107,8 @@ _FLAG_LIST = (
         "dynamic-port-server",
         "info",
         "Server on a dynamic port",
-        "The server listens in the dynamic/private range (49152-65535), where nothing is assigned.",
+        "The server listens in the dynamic/private range (49152-65535), where nothing is assigned "
+        "(traffic to a multicast or broadcast group there is not counted: no one serves it).",
     ),
     Flag(
         "port-only-label",

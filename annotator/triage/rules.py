@@ -25,6 +25,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from annotator.flows.direction import is_group_address
+
 Rule = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -100,8 +102,18 @@ def transport_not_registered(flows: pd.DataFrame) -> np.ndarray:
 
 
 def dynamic_port_server(flows: pd.DataFrame) -> np.ndarray:
-    """The server listens in the dynamic/private range."""
-    return _eq(flows["port_class"], "dynamic")
+    """The server listens in the dynamic/private range.
+
+    A multicast or broadcast group is no server: traffic sent to one on a
+    dynamic port (a device announcing itself) listens nowhere in particular.
+    """
+    dynamic = _eq(flows["port_class"], "dynamic").copy()
+    rows = np.flatnonzero(dynamic)
+    if len(rows):
+        codes, addresses = pd.factorize(flows["server_ip"].to_numpy(dtype=object)[rows])
+        group = np.array([is_group_address(a) for a in addresses], dtype=bool)
+        dynamic[rows[group[codes]]] = False
+    return dynamic
 
 
 def port_only_label(flows: pd.DataFrame) -> np.ndarray:

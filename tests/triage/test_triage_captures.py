@@ -359,3 +359,26 @@ def test_every_finding_points_at_exactly_its_flows() -> None:
     per_flag = result.findings.groupby("flag", observed=True)["flows"].sum().to_dict()
     carried = flows["flags"].explode().dropna().value_counts().to_dict()
     assert per_flag == carried
+
+
+def test_a_group_address_on_a_dynamic_port_is_no_server(tmp_path: Path) -> None:
+    # A device announcing itself to ff02::1 (or 239.x, or the broadcast) on a
+    # dynamic port: nothing "serves" there, so no dynamic-port-server finding;
+    # a unicast server on the same port still gets one.
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    packets = [
+        Ether() / IPv6(src="2001:db8::7", dst="ff02::1") / UDP(sport=62976, dport=62976) / b"hi",
+        Ether() / IP(src="10.0.0.7", dst="239.1.2.3") / UDP(sport=62977, dport=62977) / b"hi",
+        Ether() / IP(src="10.0.0.7", dst="255.255.255.255") / UDP(sport=62978, dport=62978) / b"x",
+        Ether() / IP(src="10.0.0.7", dst="10.0.0.9") / UDP(sport=62979, dport=62979) / b"hi",
+    ]
+    path = tmp_path / "announce.pcap"
+    wrpcap(str(path), packets)
+    flows = annotator.annotate(path).flows.set_index("server_ip")
+    for group in ("ff02::1", "239.1.2.3", "255.255.255.255"):
+        assert "dynamic-port-server" not in flows.loc[group, "flags"], group
+    assert "dynamic-port-server" in flows.loc["10.0.0.9", "flags"]
