@@ -150,7 +150,7 @@ def follow_payload(flows: pd.DataFrame, roles_reversed: np.ndarray) -> pd.DataFr
 def follow_known_servers(flows: pd.DataFrame) -> pd.DataFrame:
     """Swap weakly decided flows whose client is a proven server of the capture.
 
-    A proven server is the (transport, address, port) of the server of a flow
+    A proven server is the (transport, VLAN, address, port) of the server of a flow
     decided by its handshake or its payload.  A flow decided only by port
     classes, port numbers or its first packet, whose client is a proven
     server and whose server is not, is swapped and gets the basis
@@ -179,8 +179,8 @@ def follow_known_servers(flows: pd.DataFrame) -> pd.DataFrame:
 def _endpoint_keys(
     flows: pd.DataFrame, weak: np.ndarray, strong: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(transport, address, port) as one integer each: the clients and servers
-    of the ``weak`` rows and the servers of the ``strong`` rows."""
+    """(transport, VLAN, address, port) as one integer each: the clients and
+    servers of the ``weak`` rows and the servers of the ``strong`` rows."""
     client_ip, server_ip = flows["client_ip"], flows["server_ip"]
     # Addresses are compared as strings; factorizing them (Arrow-backed, in C)
     # numbers each distinct address once.
@@ -189,10 +189,22 @@ def _endpoint_keys(
     )
     transport, _ = pd.factorize(flows["transport"].to_numpy(dtype=object))
     t_codes = np.concatenate([transport[weak], transport[weak], transport[strong]])
+    # The VLAN is part of an endpoint, as of a flow's key (untagged: -1).
+    vlan = (
+        flows["vlan_id"].fillna(-1).to_numpy(dtype=np.int64)
+        if "vlan_id" in flows
+        else np.full(len(flows), -1, dtype=np.int64)
+    )
+    vlan_codes, _ = pd.factorize(np.concatenate([vlan[weak], vlan[weak], vlan[strong]]))
     ports = np.concatenate([flows["client_port"].to_numpy()[weak],
                             flows["server_port"].to_numpy()[weak],
                             flows["server_port"].to_numpy()[strong]]).astype(np.int64)  # fmt: skip
-    keys = (codes.astype(np.int64) << 20) | (ports << 3) | t_codes.astype(np.int64)
+    keys = (
+        (codes.astype(np.int64) << 32)
+        | (vlan_codes.astype(np.int64) << 19)
+        | (ports << 3)
+        | t_codes.astype(np.int64)
+    )
     n = int(weak.sum())
     return keys[:n], keys[n : 2 * n], keys[2 * n :]
 

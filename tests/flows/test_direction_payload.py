@@ -302,3 +302,17 @@ def test_two_proven_servers_talking_keep_their_roles() -> None:
         ("tcp", "10.0.0.9", 7001, "10.0.0.8", 7000, "lower-port"),
     ])  # fmt: skip
     assert follow_known_servers(flows) is flows
+
+
+def test_a_proven_server_is_proven_on_its_own_vlan_only() -> None:
+    # The VLAN is part of a flow's key: the same address and port on another
+    # VLAN may be another host (overlapping address plans).
+    flows = table([
+        ("tcp", "10.0.0.1", 40000, "10.0.0.9", 8443, "handshake"),
+        ("tcp", "10.0.0.9", 8443, "10.0.0.2", 40001, "lower-port"),
+        ("tcp", "10.0.0.9", 8443, "10.0.0.3", 40002, "lower-port"),
+    ])  # fmt: skip
+    flows["vlan_id"] = pd.array([10, 10, 20], dtype="Int32")
+    out = follow_known_servers(flows)
+    assert out.server_port.tolist() == [8443, 8443, 40002]
+    assert out.direction_basis.tolist() == ["handshake", "known-server", "lower-port"]
