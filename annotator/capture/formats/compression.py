@@ -225,7 +225,7 @@ class _ZstdDecompressing(io.RawIOBase):
                 return 0
             self._out, self._at = self._decompress(self._segments.popleft()), 0
         n = min(len(view), len(self._out) - self._at)
-        view[:n] = self._out[self._at : self._at + n]
+        view[:n] = memoryview(self._out)[self._at : self._at + n]  # one copy, not two
         self._at += n
         return n
 
