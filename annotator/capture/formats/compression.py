@@ -103,6 +103,7 @@ DECOMPRESS_PIECE = 64 * 1024
 COMPRESSED_CHUNK = 64 * 1024
 
 ZSTD_FRAME_MAGIC = 0xFD2FB528
+_ZSTD_MAGIC_BYTES = ZSTD_FRAME_MAGIC.to_bytes(4, "little")
 #: Skippable frames carry one of these sixteen magic numbers, then their size.
 ZSTD_SKIPPABLE = range(0x184D2A50, 0x184D2A60)
 
@@ -110,8 +111,9 @@ ZSTD_SKIPPABLE = range(0x184D2A50, 0x184D2A60)
 class _ZstdFrames:
     """Follows the frame layout of a zstd stream as its compressed bytes go by.
 
-    It reads only the frame headers and the three-byte block headers (RFC
-    8878, 3.1) and passes over block contents, a few operations per block.
+    It reads only the frame headers (their length from zstandard) and the
+    three-byte block headers (RFC 8878, 3.1), and passes over block
+    contents: a few operations per block.
     It tells where blocks end, so the decompressor can be fed a few blocks
     at a time (a block never holds more than 128 KiB once decompressed, but
     a few bytes of input can hold many blocks), and whether the stream
@@ -166,13 +168,14 @@ class _ZstdFrames:
         elif self._state == "skippable":
             self._skip, self._state, self._need = value, "magic", 4
         elif self._state == "descriptor":
-            single = (value >> 5) & 1
             self._checksum = bool((value >> 2) & 1)
-            self._skip = (
-                (0 if single else 1)  # window descriptor
-                + (0, 1, 2, 4)[value & 3]  # dictionary id
-                + (1 if single else 0, 2, 4, 8)[value >> 6]  # content size
-            )
+            # zstandard reads the header's length off the magic and descriptor.
+            try:
+                header = zstandard.frame_header_size(_ZSTD_MAGIC_BYTES + head)
+            except zstandard.ZstdError:  # a reserved bit: the decompressor will say so
+                self.lost = True
+                return
+            self._skip = header - len(_ZSTD_MAGIC_BYTES) - 1  # window, dictionary id, size
             self._state, self._need = "header", 3
         else:  # a block header: last-block bit, type, size
             kind, size = (value >> 1) & 3, value >> 3
