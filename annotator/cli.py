@@ -290,10 +290,12 @@ def run_annotate(args: argparse.Namespace) -> int:
         raise UsageError("standard input ('-') can be read only once")
     # Each -o's format is settled before the read, so a conflict costs no time.
     formats = [_report_format(args.format, d) for d in args.output or []]
-    to_stdout = [f for d, f in zip(args.output or [], formats, strict=True) if d == "-"]
-    if not args.output:
-        to_stdout = [args.format]
-    if "parquet" in to_stdout and sys.stdout.isatty():
+    on_stdout = (
+        [f for d, f in zip(args.output, formats, strict=True) if d == "-"]
+        if args.output
+        else [args.format]
+    )
+    if "parquet" in on_stdout and sys.stdout.isatty():
         raise UsageError("Parquet is binary: write it to a file (-o flows.parquet), not a terminal")
     expanded = expand_inputs(list(args.captures))
     for skipped in expanded.skipped:
