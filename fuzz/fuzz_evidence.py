@@ -34,7 +34,7 @@ import pandas  # noqa: F401
 with atheris.instrument_imports(include=["annotator"]):
     from annotator.evidence import PROTOCOLS, identify
     from annotator.evidence.engine import MAX_DETAIL
-    from annotator.evidence.registry import FINGERPRINTS  # noqa: F401  (every parser module)
+    from annotator.evidence.fingerprints import FINGERPRINTS  # noqa: F401  (every parser module)
 
 TRANSPORTS = ("tcp", "udp", "tcp", "sctp")
 HEADER = struct.Struct(">BHHH")

@@ -8,7 +8,7 @@ The public face is small::
     #          detail='TLS 1.3 ClientHello, SNI example.com, ALPN h2', ...)
 
 Each protocol (or family) has its own small module of pure functions; the
-order they are tried in is the single table in :mod:`annotator.evidence.registry`.
+order they are tried in is the single table in :mod:`annotator.evidence.fingerprints`.
 :data:`CONSISTENT_SERVICES` says which IANA service names each protocol is
 consistent with, and :func:`is_consistent` applies it.
 """
@@ -21,7 +21,7 @@ from annotator.evidence.engine import (
     fingerprint_payloads,
     identify,
 )
-from annotator.evidence.registry import FINGERPRINTS, PROTOCOLS
+from annotator.evidence.fingerprints import FINGERPRINTS, PROTOCOLS
 
 __all__ = [
     "CONSISTENT_SERVICES",

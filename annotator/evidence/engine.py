@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from annotator.evidence.base import UNKNOWN, Context, Evidence
-from annotator.evidence.registry import FINGERPRINTS, Fingerprint
+from annotator.evidence.fingerprints import FINGERPRINTS, Fingerprint
 
 _BY_TRANSPORT: dict[str, tuple[Fingerprint, ...]] = {
     transport: tuple(fp for fp in FINGERPRINTS if transport in fp.transports)
