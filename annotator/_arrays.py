@@ -61,7 +61,7 @@ def member(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Which of ``values`` occur in ``allowed`` (``np.isin(values, allowed)``).
 
     By binary search in the sorted ``allowed``: ``np.isin`` goes through
-    ``np.unique``'s hashing, several times slower on a million values.
+    ``np.unique``'s hashing, which is slower on large arrays.
     """
     values = np.asarray(values)
     if not len(values) or not len(allowed):

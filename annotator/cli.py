@@ -218,7 +218,7 @@ def _total_bytes(sources: Sequence[object]) -> int | None:
 
 def _throughput(result, seconds: float) -> None:
     """The --verbose summary: per file and in total, packets and bytes per second."""
-    from annotator.report._view import human_bytes
+    from annotator._units import human_bytes
 
     rows = result.timings
     for t in rows:

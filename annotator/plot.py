@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from annotator._units import human_bytes
 from annotator.report.safety import mathtext_safe
 from annotator.triage.flags import SEVERITIES
 
@@ -45,14 +46,6 @@ def _style(ax: Axes, title: str) -> None:
     ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _count_axis(axis: Any) -> None:
@@ -86,7 +79,7 @@ def bytes_by_service(result: Any, *, top: int = 10, ax: Axes | None = None) -> A
         bars = ax.barh(names, values, color="#37474f")
         for bar, value in zip(bars, values, strict=True):
             ax.annotate(
-                _human(value),
+                human_bytes(value),
                 (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                 xytext=(3, 0),
                 textcoords="offset points",
@@ -94,7 +87,7 @@ def bytes_by_service(result: Any, *, top: int = 10, ax: Axes | None = None) -> A
                 fontsize=8,
             )
         ax.set_xlabel("bytes")
-        ax.xaxis.set_major_formatter(lambda v, _pos: _human(v))
+        ax.xaxis.set_major_formatter(lambda v, _pos: human_bytes(v))
         if not len(values):
             ax.text(0.5, 0.5, "no flows", transform=ax.transAxes, ha="center")
         _style(ax, f"Bytes by service (top {top})")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from annotator._arrays import distinct_pairs
+from annotator._units import human_bytes
 from annotator.registry.resolve import registry_date
 from annotator.report.safety import defang as _defang
 from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
@@ -55,18 +56,6 @@ def endpoint(address: object, port: object) -> str:
     so the reader can tell where the address ends and the port begins."""
     text = str(address)
     return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
-
-
-def human_bytes(n: float | int | None) -> str:
-    """``1536`` -> ``"1.5 KiB"``: sizes for people; exact counts stay in JSON."""
-    if n is None or pd.isna(n):
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
 
 
 def human_time(ts: Any) -> str:

@@ -22,7 +22,8 @@ import hashlib
 from functools import cache
 from typing import IO, Any
 
-from annotator.report._view import ReportView, build_view, endpoint, human_bytes, human_duration
+from annotator._units import human_bytes
+from annotator.report._view import ReportView, build_view, endpoint, human_duration
 from annotator.report.safety import visible_controls
 
 #: Sorts a table when its header is clicked; marks <html> so tests can tell it ran.

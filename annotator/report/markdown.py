@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from annotator.report._view import ReportView, build_view, endpoint, human_bytes, human_duration
+from annotator._units import human_bytes
+from annotator.report._view import ReportView, build_view, endpoint, human_duration
 from annotator.report.safety import markdown_safe as md
 
 

@@ -20,7 +20,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from annotator.report._view import ReportView, build_view, human_bytes
+from annotator._units import human_bytes
+from annotator.report._view import ReportView, build_view
 from annotator.report.safety import terminal_safe
 
 if TYPE_CHECKING:  # pragma: no cover
