@@ -16,10 +16,8 @@ stays quick.
 Every error raised on purpose derives from :class:`AnnotatorError`.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+import types as _types
 
 from annotator._api import annotate, read_flows
 from annotator.errors import (
@@ -60,8 +58,8 @@ __all__ = [
 _LAZY_SUBMODULES = ("dask", "plot", "report")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _types.ModuleType:
     """Load ``annotator.dask``, ``annotator.plot`` and ``annotator.report`` on first use."""
     if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f"annotator.{name}")
+        return _importlib.import_module(f"annotator.{name}")
     raise AttributeError(f"module 'annotator' has no attribute {name!r}")

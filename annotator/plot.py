@@ -26,6 +26,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 #: Colours shared with the HTML report's severity badges.
+__all__ = [
+    "EVIDENCE_COLORS",
+    "PORT_CLASSES",
+    "SEVERITY_COLORS",
+    "bytes_by_service",
+    "flag_timeline",
+    "flows_by_class",
+    "to_svg",
+]
+
 SEVERITY_COLORS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "info": "#1e88e5"}
 EVIDENCE_COLORS = {"consistent": "#2e7d32", "contradicts": "#c62828", "none": "#9e9e9e"}
 PORT_CLASSES = ("system", "user", "dynamic")

@@ -6,6 +6,7 @@ import importlib.util
 import io
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -37,6 +38,37 @@ def test_public_names_are_pinned() -> None:
     assert set(annotator.__all__) == EXPECTED
     for name in EXPECTED:
         assert hasattr(annotator, name), name
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    """Names a user could reach on ``module``: not private, not a submodule of it."""
+    return {
+        name
+        for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
+    }
+
+
+def test_no_stray_public_attributes() -> None:
+    """Every public name of ``annotator`` is in ``__all__``: a helper imported for the
+    package's own use (``Any``, ``importlib``) must not look like part of the API."""
+    assert _public_names(annotator) == set(annotator.__all__) - {"__version__"}
+
+
+@pytest.mark.parametrize("name", ["report", "plot"])
+def test_lazy_submodules_export_what_they_define(name: str) -> None:
+    """The lazily loaded modules list in ``__all__`` every public function and class
+    they define, and nothing that is not there; what they import for their own use
+    (``np``, a helper from another module) is not their API and stays out."""
+    module = importlib.import_module(f"annotator.{name}")
+    exported = set(module.__all__)
+    assert exported <= _public_names(module), exported - _public_names(module)
+    defined = {
+        attr
+        for attr in _public_names(module)
+        if getattr(getattr(module, attr), "__module__", None) == module.__name__
+    }
+    assert defined <= exported, defined - exported
 
 
 def test_errors_form_one_tree() -> None:
