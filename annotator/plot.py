@@ -40,7 +40,12 @@ SEVERITY_COLORS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "in
 EVIDENCE_COLORS = {"consistent": "#2e7d32", "contradicts": "#c62828", "none": "#9e9e9e"}
 PORT_CLASSES = ("system", "user", "dynamic")
 
-_RC = {"text.usetex": False, "svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "annotator"}
+_RC: dict[Any, Any] = {
+    "text.usetex": False,
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "svg.hashsalt": "annotator",
+}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -160,7 +165,7 @@ def flag_timeline(result: Any, *, ax: Axes | None = None, bins: int = 40) -> Axe
             series = [numbers[severity == s] for s in SEVERITIES]
             ax.hist(
                 series,
-                bins=edges,
+                bins=edges.tolist(),
                 stacked=True,
                 color=[SEVERITY_COLORS[s] for s in SEVERITIES],
                 label=list(SEVERITIES),
@@ -185,9 +190,12 @@ def to_svg(ax: Axes) -> str:
 
     import matplotlib
 
+    figure = ax.get_figure(root=True)
+    if figure is None:
+        raise ValueError("to_svg: the axes belong to no figure")
     buffer = io.StringIO()
     with matplotlib.rc_context(_RC):
-        ax.figure.savefig(
+        figure.savefig(
             buffer,
             format="svg",
             metadata={"Creator": None, "Date": None, "Format": None, "Type": None},

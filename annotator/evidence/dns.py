@@ -43,7 +43,7 @@ def read_name(data: bytes, pos: int) -> tuple[str, int] | None:
     label.  Label bytes are not restricted: resolvers pass odd bytes through, and
     the structure alone is specific enough.  None when any rule is broken.
     """
-    labels = []
+    labels: list[str] = []
     total = 0
     while pos < len(data):
         size = data[pos]

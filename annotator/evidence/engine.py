@@ -127,7 +127,8 @@ class _Memo:
 
 
 _MEMO = _Memo(MEMO_BYTES)
-_MISS = object()
+#: What the memo answers for a pair it does not hold (compared by identity).
+_MISS = Evidence(None, detail="not in the memo")
 
 
 def fingerprint_payloads(

@@ -123,31 +123,31 @@ def check_quic(c2s: bytes, s2c: bytes, ctx: Context) -> Evidence | None:
     for data, who in ((c2s, "client"), (s2c, "server")):
         legacy = _gquic_legacy(data)
         if legacy:
-            fields = {"quic_version": legacy}
-            found = _chlo_sni(data) if who == "client" else None
-            sni = found[0] if found else None
-            if found:
-                fields["sni"] = sni
-            detail = f"gQUIC {legacy}" + (f" CHLO, {named('SNI', *found)}" if found else "")
-            return Evidence("quic", sni, detail, fields)
-        found = _long_header(data)
-        if found:
-            name, kind = found
+            chlo = _chlo_sni(data) if who == "client" else None
+            legacy_fields: dict[str, object] = {"quic_version": legacy}
+            if chlo:
+                legacy_fields["sni"] = chlo[0]
+            detail = f"gQUIC {legacy}" + (f" CHLO, {named('SNI', *chlo)}" if chlo else "")
+            return Evidence("quic", chlo[0] if chlo else None, detail, legacy_fields)
+        header = _long_header(data)
+        if header:
+            name, kind = header
             if who == "client" and kind == "Initial" and name in ("v1", "v2") and len(data) < 1200:
                 continue  # a client's Initial is always padded to 1200 bytes
             label = "gQUIC" if name[0] in "QT" else "QUIC"
-            fields: dict = {"quic_version": name, "packet_type": kind}
+            fields: dict[str, object] = {"quic_version": name, "packet_type": kind}
             detail = f"{label} {name} {kind} from {who}"
+            sni = None
             if who == "client" and kind == "Initial" and label == "QUIC":
                 hello = quic_initial.client_hello(data)
                 facts = hello_facts(hello, CLIENT_HELLO, dtls=False) if hello else None
                 if facts and "sni" in facts:
-                    fields["sni"] = facts["sni"]
+                    sni = fields["sni"] = facts["sni"]
                     detail += ", " + named("SNI", facts["sni"], facts.get("sni_valid", True))
                 if facts and facts.get("alpn"):
                     fields["alpn"] = facts["alpn"]
                     detail += ", ALPN " + ",".join(facts["alpn"])
-            return Evidence("quic", fields.get("sni"), detail, fields)
+            return Evidence("quic", sni, detail, fields)
     if _gquic_server_handshake(s2c) and not c2s:
         return Evidence(
             "quic", None, "gQUIC server handshake (REJ/SHLO)", {"quic_version": "gQUIC"}

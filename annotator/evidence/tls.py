@@ -157,7 +157,7 @@ def _sslv2_client_hello(data: bytes) -> bool:
     """An SSLv2-format ClientHello (two-byte header with the high bit set)."""
     return (
         len(data) >= 11
-        and data[0] & 0x80
+        and bool(data[0] & 0x80)
         and data[2] == CLIENT_HELLO
         and data[3:5] in (b"\x00\x02", b"\x03\x00", b"\x03\x01", b"\x03\x02", b"\x03\x03")
         and ((data[0] & 0x7F) << 8 | data[1]) >= 9 + int.from_bytes(data[5:7], "big")

@@ -332,9 +332,10 @@ def build_view(
     grouped: dict[str, list[dict[str, Any]]] = {sev: [] for sev in SEVERITIES}
     explained: set[str] = set()
     for row in _records(findings):
-        row["first_of_flag"] = row.get("flag") not in explained
-        explained.add(row.get("flag"))
-        flag = FLAGS.get(str(row.get("flag")))
+        flag_id = str(row.get("flag"))
+        row["first_of_flag"] = flag_id not in explained
+        explained.add(flag_id)
+        flag = FLAGS.get(flag_id)
         row["explanation"] = flag.explanation if flag else ""
         row["attack_url"] = flag.attack_url if flag else None
         row["first_seen_text"] = human_time(row.get("first_seen"))

@@ -65,6 +65,7 @@ def column_values(series: pd.Series) -> list[Any]:
             for v in series.tolist()
         ]
     missing = series.isna().to_numpy()
+    values: list[Any]
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
         values = _iso_column(series)
     elif isinstance(series.dtype, pd.CategoricalDtype):
@@ -79,8 +80,8 @@ def column_values(series: pd.Series) -> list[Any]:
 def _iso_column(series: pd.Series) -> list[str]:
     """Timestamps as ISO 8601 UTC with microseconds (:data:`ISO_FORMAT`), vectorized.
 
-    numpy formats a whole column in C; pandas' ``strftime`` took a quarter
-    of the JSON writer's time.  Naive timestamps are taken as UTC; missing
+    numpy formats a whole column in C, where pandas' ``strftime`` works cell
+    by cell.  Naive timestamps are taken as UTC; missing
     ones come out as ``"NaTZ"`` and the caller replaces them with None.
     """
     if series.dt.tz is not None:

@@ -176,7 +176,7 @@ def _rest(view: ReportView) -> list[str]:
     else:
         out += ["None.", ""]
     acc = view.accounting
-    rows = [
+    counts = [
         ("Packets in the capture", _n(acc.get("packets_total", 0))),
         ("in flows", _n(acc.get("packets_in_flows", 0))),
         ("other traffic", _n(acc.get("packets_other", 0))),
@@ -205,7 +205,7 @@ def _rest(view: ReportView) -> list[str]:
             _table(headers, files, right=(1, 2)),
             "",
         ]
-    out += ["## Accounting", "", _table(("Count", "Value"), rows, right=(1,)), ""]
+    out += ["## Accounting", "", _table(("Count", "Value"), counts, right=(1,)), ""]
     glossary = [
         (
             g.severity,
