@@ -43,17 +43,22 @@ CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".trace", ".gz", ".bz2", ".xz", 
 
 
 def captures(shared: Path) -> Iterator[tuple[str, Path]]:
-    """(name in the snapshot, path) of every capture compared, in a stable order."""
+    """(name in the snapshot, path) of every capture compared, in a stable order.
+
+    Paths are relative to the checkout (the reports name captures as they were
+    given), so snapshots of two checkouts side by side compare equal.
+    """
     for path in sorted((ROOT / "samples").iterdir()):
-        if path.suffix in CAPTURE_SUFFIXES or path.name.endswith(CAPTURE_SUFFIXES):
-            yield f"samples/{path.name}", path
+        if path.name.endswith(CAPTURE_SUFFIXES):
+            yield f"samples/{path.name}", Path("samples", path.name)
     base = shared / "captures"
     if not base.is_dir():
         print(f"note: {base} not found; comparing the samples only", file=sys.stderr)
         return
+    shown = Path(os.path.relpath(base, ROOT))
     for path in sorted(base.rglob("*")):
         if path.is_file() and path.name.endswith(CAPTURE_SUFFIXES):
-            yield f"shared/{path.relative_to(base)}", path
+            yield f"shared/{path.relative_to(base)}", shown / path.relative_to(base)
 
 
 def _normalize_json(text: str) -> str:
@@ -75,6 +80,8 @@ def snapshot(out: Path, shared: Path) -> int:
     from annotator.report import write_report
 
     print(f"annotator from {Path(annotator.__file__).parent}", file=sys.stderr)
+    out = out.resolve()
+    os.chdir(ROOT)  # captures are named relative to the checkout
     count = 0
     with tempfile.TemporaryDirectory() as scratch:
         for name, path in captures(shared):
