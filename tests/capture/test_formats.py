@@ -425,7 +425,7 @@ def test_auto_engine_without_the_c_walk_switches_to_numba_mid_read_without_a_sea
     monkeypatch.setattr(reader_module, "NUMBA_MIN_RECORDS", 40)
     with open_capture(path, engine="auto") as r:
         got = [int(f) for b in r.batches(7) for f in b.frame]
-        assert r._kernels is not None and r._kernels.__name__.endswith(".walk")
+        assert r._kernels is not None and r._kernels.__name__.endswith(".numbawalk")
     assert got == [row[0] for row in want] == list(range(1, 301))
 
 

@@ -133,7 +133,7 @@ def test_warm_kernels_without_the_c_walk_loads_both_numba_walks() -> None:
     """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled."""
     pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
     out = _fresh(
-        "from annotator.capture.formats import walk\n"
+        "from annotator.capture.formats import numbawalk as walk\n"
         "from annotator.capture.formats.reader import warm_kernels\n"
         "assert not walk.walk_pcap.signatures and not walk.walk_pcapng.signatures\n"
         "assert warm_kernels() is True\n"

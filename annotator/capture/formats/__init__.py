@@ -4,7 +4,7 @@ The one entry point is :func:`open_capture`; everything else here is the
 machinery behind it (see :mod:`.reader` for the streaming design, :mod:`.pcap`
 and :mod:`.pcapng` for the formats, :mod:`.compression` for decompression and
 its bomb guard, :mod:`.pywalk` for the record walk and its compiled twins, ``_cwalk.c`` in C
-and :mod:`.walk` with numba).
+and :mod:`.numbawalk` with numba).
 """
 
 from annotator.capture.formats.compression import (

@@ -2,7 +2,7 @@
  * The record walk in C: the first-choice engine of the capture readers.
  *
  * Same two functions, same arguments in the same order, same results as the
- * numba kernels in walk.py and the plain-Python walk in pywalk.py (see
+ * numba kernels in numbawalk.py and the plain-Python walk in pywalk.py (see
  * pywalk.py for the contract and the ST_* status codes).  Why C as well as
  * numba: the walk itself is a few percent of a read, but loading numba costs
  * every process about 100 MB of memory and half a second of start-up; this

@@ -5,7 +5,7 @@ where the next one starts), so it cannot be vectorised with numpy.  These
 functions do it with :mod:`struct`.  Two compiled twins do the same walk with
 the same signature, filling the same output arrays: ``_cwalk`` (C, built at
 install time when a compiler is present; the reader's first choice, as it
-costs nothing to load) and :mod:`annotator.capture.formats.walk` (numba, for
+costs nothing to load) and :mod:`annotator.capture.formats.numbawalk` (numba, for
 installs without a compiler).  The test suite checks that all three agree on
 every capture it reads.  This one serves machines with neither, and is the
 walk the fuzzer instruments.

@@ -20,7 +20,7 @@ Engine choice: three walks give the same arrays.  The C walk
 (:mod:`._cwalk`, built from ``_cwalk.c`` at install time when a C compiler is
 present) costs a few tens of nanoseconds a record and nothing to load, so
 ``engine="auto"`` uses it from the first record whatever the size.  When it was
-not built, the numba kernel (:mod:`.walk`, the ``fast`` extra) is as fast per
+not built, the numba kernel (:mod:`.numbawalk`, the ``fast`` extra) is as fast per
 record but costs 0.5-1 s and about 100 MB to start in each process (importing
 numba and initialising LLVM, even with the compiled code cached on disk), which
 only pays off after several hundred thousand records: ``"auto"`` then takes it
@@ -87,10 +87,10 @@ def _load_c() -> types.ModuleType | None:
 def _load_kernels() -> types.ModuleType | None:
     """The numba kernels, or None when numba is not installed."""
     try:
-        from annotator.capture.formats import walk
+        from annotator.capture.formats import numbawalk
     except ImportError:
         return None
-    return walk
+    return numbawalk
 
 
 def available_engines() -> tuple[str, ...]:
