@@ -19,7 +19,7 @@
  * and all arithmetic on positions and lengths is 64-bit, so a 32-bit length
  * near 2^32 cannot wrap.  The GIL is released around the loop: the bytes and
  * arrays stay pinned by the buffer views held meanwhile, and other threads
- * (the SHA-256 helper of compression.py) run on.
+ * (the SHA-256 helper of hashing.py) run on.
  *
  * Plain C99, no dependencies beyond Python.h.
  */

@@ -1,6 +1,6 @@
 """Open a capture file and stream its records out in chunks.
 
-:func:`open_capture` detects the compression (by content), then the format
+:func:`open_capture` detects the compression (by content, :mod:`.stream`), then the format
 (pcap or pcapng, by magic number), and returns a :class:`CaptureReader`.  Its
 :meth:`CaptureReader.batches` reads the decompressed stream in large buffers
 (:data:`DEFAULT_CHUNK_BYTES`), a piece at a time (:data:`READ_PIECE`), and
@@ -52,12 +52,12 @@ from annotator.capture.formats import pywalk
 from annotator.capture.formats.compression import (
     DEFAULT_MAX_DECOMPRESSED,
     DEFAULT_MAX_RATIO,
-    ByteStream,
     CorruptStream,
 )
 from annotator.capture.formats.pcap import FILE_HEADER_LEN, PCAP_MAGICS, PcapWalker, parse_header
 from annotator.capture.formats.pcapng import SHB_MAGIC, PcapngWalker
 from annotator.capture.formats.pywalk import ST_END, ST_FULL, ST_NEED
+from annotator.capture.formats.stream import ByteStream
 from annotator.errors import CaptureError, UsageError
 from annotator.result import CaptureInfo, Partial
 
@@ -149,11 +149,14 @@ class CaptureReader:
         engine: str = "auto",
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         sha256: bool = True,
+        readers: int = 1,
     ) -> None:
         if engine not in ENGINES:
             raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         if chunk_bytes < 4096:
             raise UsageError(f"chunk_bytes must be at least 4096, not {chunk_bytes}")
+        if isinstance(readers, bool) or not isinstance(readers, int) or readers < 1:
+            raise UsageError(f"readers must be a positive integer, not {readers!r}")
         self._engine = engine
         self._kernels: types.ModuleType | None = pywalk if engine == "python" else None
         if engine in ("c", "auto"):
@@ -178,7 +181,11 @@ class CaptureReader:
         self._last: int | None = None
         self.partial: Partial | None = None
         self._stream = ByteStream(
-            source, max_decompressed=max_decompressed, max_ratio=max_ratio, sha256=sha256
+            source,
+            max_decompressed=max_decompressed,
+            max_ratio=max_ratio,
+            sha256=sha256,
+            readers=readers,
         )
         self.name = self._stream.name
         try:
@@ -407,6 +414,7 @@ def open_capture(
     engine: str = "auto",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     sha256: bool = True,
+    readers: int = 1,
 ) -> CaptureReader:
     """Open a pcap or pcapng capture, plain or compressed; ``"-"`` is standard input.
 
@@ -414,6 +422,10 @@ def open_capture(
     unreadable, empty, or not a capture; the limits guard against
     decompression bombs (see :mod:`annotator.capture.formats.compression`).
     ``sha256=False`` skips hashing the stored bytes (``info.sha256`` stays None).
+    ``readers`` is how many capture readers run at once on this machine (the
+    ``--jobs`` workers pass their number): the stored bytes are hashed on a
+    helper thread only while this process has more CPUs than that
+    (:mod:`annotator.capture.formats.hashing`).
     """
     return CaptureReader(
         source,
@@ -422,4 +434,5 @@ def open_capture(
         engine=engine,
         chunk_bytes=chunk_bytes,
         sha256=sha256,
+        readers=readers,
     )
