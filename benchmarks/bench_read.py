@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.capture.formats import open_capture
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -20,7 +20,7 @@ import pytest
 
 from annotator.capture.formats import hashing, open_capture
 from annotator.capture.formats import writers as w
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.capture.formats.writers import Record
 from annotator.errors import UsageError
 
