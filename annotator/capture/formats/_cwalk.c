@@ -4,9 +4,8 @@
  * Same two functions, same arguments in the same order, same results as the
  * numba kernels in numbawalk.py and the plain-Python walk in pywalk.py (see
  * pywalk.py for the contract and the ST_* status codes).  Why C as well as
- * numba: the walk itself is a few percent of a read, but loading numba costs
- * every process about 100 MB of memory and half a second of start-up; this
- * module costs neither.
+ * numba: the walk itself is a small part of a read, but loading numba costs
+ * every process much memory and start-up time; this module costs neither.
  *
  * The arrays arrive through the buffer protocol (no numpy C API): `buf` is any
  * C-contiguous buffer of bytes; every output array must be writable,
