@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.capture.formats import open_capture
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -117,7 +117,7 @@ walk.walk_pcap(buf, 0, 64, False, 16, 1 << 28, *out, 0, 4)
 t2 = time.perf_counter()
 print(f"import {{(t1 - t) * 1e3:.1f}} ms + first call {{(t2 - t1) * 1e3:.1f}} ms")
 """
-MODULES = {"c": "_cwalk", "numba": "walk"}
+MODULES = {"c": "_cwalk", "numba": "numbawalk"}
 
 
 def rss_mb() -> float:
@@ -150,9 +150,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.read:
         if args.engine == "numba":  # start-up is reported apart, by STARTUP_PROBE
-            from annotator.capture.formats import walk
+            from annotator.capture.formats import numbawalk
 
-            walk.walk_pcap(*_tiny_walk_args())
+            numbawalk.walk_pcap(*_tiny_walk_args())
         elif args.engine == "auto":
             print(0, 0.0, rss_mb())  # the process before any read: interpreter and imports
             return

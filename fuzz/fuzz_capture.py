@@ -31,13 +31,13 @@ import numpy  # noqa: F401
 import pandas  # noqa: F401
 
 with atheris.instrument_imports(include=["annotator"]):
-    import annotator.capture.formats.reader as reader_module
+    import annotator.capture.formats.engines as engines_module
     from annotator.errors import AnnotatorError
     from annotator.flows import read_flows
     from annotator.registry import load_registry
 
-    reader_module._load_c = lambda: None  # the Python walk, always
-    reader_module._load_kernels = lambda: None
+    engines_module.load_c = lambda: None  # the Python walk, always
+    engines_module.load_numba = lambda: None
     REGISTRY = load_registry()  # the bundled snapshot, loaded once
     # One empty capture read here, so that the modules the pipeline imports
     # lazily (decoder, flow table, registry join) load, and are instrumented,

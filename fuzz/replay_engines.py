@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.capture.formats import open_capture
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.errors import CaptureError
 
 CHUNK_BYTES = 4096  # small buffers: records cross buffer boundaries often

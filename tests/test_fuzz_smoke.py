@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"

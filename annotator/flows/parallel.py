@@ -34,11 +34,9 @@ WARM_MIN_BYTES = 32 * 1024 * 1024
 
 
 def _init(options: dict[str, Any], counters: Any, workers: int) -> None:
-    from annotator.capture.formats.compression import share_cpus
-
-    _STATE["options"] = options
+    # Each worker is one of `workers` readers: no SHA-256 helper threads when they fill the CPUs.
+    _STATE["options"] = {**options, "readers": workers}
     _STATE["counters"] = counters
-    share_cpus(workers)  # no SHA-256 helper threads when the workers fill the CPUs
 
 
 def _read(index: int, source: Any, boundary: bool) -> FilePart:

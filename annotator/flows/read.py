@@ -184,6 +184,7 @@ def read_part(
     progress: Callable[[int, int], None] | None = None,
     bomb_guard: bool = True,
     sha256: bool = True,
+    readers: int = 1,
 ) -> FilePart:
     """Read one capture file into a :class:`FilePart`, ready to merge.
 
@@ -191,6 +192,8 @@ def read_part(
     capture set: each key's first flow is then kept mergeable (see
     :mod:`annotator.flows.merge`).  ``progress`` is called after each batch
     with the packets and the stored bytes read so far in this file.
+    ``readers`` is how many files are read at once on this machine (see
+    :func:`~annotator.capture.formats.open_capture`).
     """
     from annotator.capture.decode import Decoder
     from annotator.capture.formats import open_capture
@@ -218,7 +221,7 @@ def read_part(
         agg.add(batch)
         counts["total"] += len(batch)
 
-    with open_capture(source, sha256=sha256, **limits) as reader:
+    with open_capture(source, sha256=sha256, readers=readers, **limits) as reader:
         for records in reader.batches():
             if first_ts is None and len(records):
                 first_ts = int(records.ts_ns[0])

@@ -15,9 +15,9 @@ import sys
 import numpy as np
 import pytest
 
-from annotator.capture.formats import open_capture
+from annotator.capture.formats import engines, open_capture
 from annotator.capture.formats import writers as w
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.capture.formats.writers import Record
 from annotator.errors import CaptureError, UsageError
 
@@ -416,16 +416,14 @@ def test_binary_file_object_source(engine):
 def test_auto_engine_without_the_c_walk_switches_to_numba_mid_read_without_a_seam(
     tmp_path, monkeypatch
 ):
-    from annotator.capture.formats import reader as reader_module
-
     recs = [Record(T0 + i, d) for i, d in enumerate(frames(300, 50))]
     path = write(tmp_path, w.pcap_bytes(recs))
     want, _ = read(path, "python", chunk_records=7)
-    monkeypatch.setattr(reader_module, "_load_c", lambda: None)  # as on a machine without gcc
-    monkeypatch.setattr(reader_module, "NUMBA_MIN_RECORDS", 40)
+    monkeypatch.setattr(engines, "load_c", lambda: None)  # as on a machine without gcc
+    monkeypatch.setattr(engines, "NUMBA_MIN_RECORDS", 40)
     with open_capture(path, engine="auto") as r:
         got = [int(f) for b in r.batches(7) for f in b.frame]
-        assert r._kernels is not None and r._kernels.__name__.endswith(".walk")
+        assert r._walks.module is not None and r._walks.module.__name__.endswith(".numbawalk")
     assert got == [row[0] for row in want] == list(range(1, 301))
 
 
@@ -433,18 +431,16 @@ def test_auto_engine_without_the_c_walk_switches_to_numba_mid_read_without_a_sea
 def test_auto_engine_walks_in_c_from_the_first_record_of_a_small_file(tmp_path):
     path = write(tmp_path, w.pcap_bytes([Record(T0, d) for d in frames(3)]))
     with open_capture(path, engine="auto") as r:
-        assert r._kernels is not None and r._kernels.__name__.endswith("._cwalk")
+        assert r._walks.module is not None and r._walks.module.__name__.endswith("._cwalk")
         assert [int(f) for b in r.batches() for f in b.frame] == [1, 2, 3]
 
 
 def test_forcing_an_engine_that_is_not_there_is_a_usage_error(tmp_path, monkeypatch):
-    from annotator.capture.formats import reader as reader_module
-
     path = write(tmp_path, w.pcap_bytes([Record(T0, d) for d in frames(1)]))
-    monkeypatch.setattr(reader_module, "_load_c", lambda: None)
+    monkeypatch.setattr(engines, "load_c", lambda: None)
     with pytest.raises(UsageError, match="engine 'c' asked for, but the C record walk was not"):
         open_capture(path, engine="c")
-    monkeypatch.setattr(reader_module, "_load_kernels", lambda: None)
+    monkeypatch.setattr(engines, "load_numba", lambda: None)
     with open_capture(path, engine="numba") as r, pytest.raises(UsageError, match="numba is not"):
         list(r.batches())
     # and "auto" falls back to the Python walk, reading the file all the same

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from annotator.capture.formats import open_capture
 from annotator.capture.formats import writers as w
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.capture.formats.writers import Record
 from annotator.errors import CaptureError
 

@@ -18,10 +18,11 @@ import threading
 
 import pytest
 
-from annotator.capture.formats import compression, open_capture
+from annotator.capture.formats import hashing, open_capture
 from annotator.capture.formats import writers as w
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.capture.formats.writers import Record
+from annotator.errors import UsageError
 
 T0 = 1_700_000_000_000_000_000
 
@@ -58,14 +59,13 @@ def test_kept_batches_keep_their_bytes_and_the_hash_is_the_files(tmp_path, engin
 def test_the_hash_helper_thread_runs_only_with_a_cpu_to_spare(
     tmp_path, monkeypatch, cpus, readers, threaded
 ):
-    monkeypatch.setattr(compression, "_usable_cpus", lambda: cpus)
-    monkeypatch.setattr(compression, "_READERS", [readers])
+    monkeypatch.setattr(hashing, "_usable_cpus", lambda: cpus)
     data = _frames(4000, 1500)  # 6 MB, read in 1 MiB pieces
     blob = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(data)])
     path = tmp_path / "big.pcap"
     path.write_bytes(blob)
     names: set[str] = set()
-    with open_capture(path) as reader:
+    with open_capture(path, readers=readers) as reader:
         for _ in reader.batches():
             names |= {t.name for t in threading.enumerate()}
         info = reader.info
@@ -79,12 +79,12 @@ def test_a_process_confined_to_one_cpu_hashes_without_a_helper_thread(tmp_path):
     path.write_bytes(blob)
     code = (
         "import sys, threading\n"
-        "from annotator.capture.formats import compression, open_capture\n"
+        "from annotator.capture.formats import hashing, open_capture\n"
         "names = set()\n"
         "with open_capture(sys.argv[1]) as r:\n"
         "    for _ in r.batches():\n"
         "        names |= {t.name for t in threading.enumerate()}\n"
-        "print(compression._usable_cpus(), any(n.startswith('sha256') for n in names),"
+        "print(hashing._usable_cpus(), any(n.startswith('sha256') for n in names),"
         " r.info.sha256)\n"
     )
     one = {min(os.sched_getaffinity(0))}
@@ -133,7 +133,7 @@ def test_warm_kernels_without_the_c_walk_loads_both_numba_walks() -> None:
     """What `jobs` relies on: after warm_kernels, forked workers find both walks compiled."""
     pytest.importorskip("numba", reason="numba is not installed (the [fast] extra)")
     out = _fresh(
-        "from annotator.capture.formats import walk\n"
+        "from annotator.capture.formats import numbawalk as walk\n"
         "from annotator.capture.formats.reader import warm_kernels\n"
         "assert not walk.walk_pcap.signatures and not walk.walk_pcapng.signatures\n"
         "assert warm_kernels() is True\n"
@@ -158,3 +158,28 @@ def test_with_the_c_walk_nothing_loads_numba() -> None:
         "    print(sum(len(b) for b in r.batches()), 'numba' in sys.modules)\n"
     )
     assert out.split() == ["5", "False"]
+
+
+@pytest.mark.parametrize("readers", [0, -2, True, 1.5])
+def test_readers_must_be_a_positive_integer(tmp_path, readers):
+    path = tmp_path / "one.pcap"
+    path.write_bytes(w.pcap_bytes([Record(T0, bytes(60))]))
+    with pytest.raises(UsageError, match="readers must be a positive integer"):
+        open_capture(path, readers=readers)
+
+
+def test_readers_is_a_setting_of_each_read_not_of_the_process(tmp_path, monkeypatch):
+    """A read told of many readers leaves the next read in the process free to thread."""
+    monkeypatch.setattr(hashing, "_usable_cpus", lambda: 2)
+    blob = w.pcap_bytes([Record(T0 + i, d) for i, d in enumerate(_frames(4000, 1500))])
+    path = tmp_path / "big.pcap"
+    path.write_bytes(blob)
+    threaded = []
+    for readers in (2, 1):
+        names: set[str] = set()
+        with open_capture(path, readers=readers) as reader:
+            for _ in reader.batches():
+                names |= {t.name for t in threading.enumerate()}
+        threaded.append(any(name.startswith("sha256") for name in names))
+        assert reader.info.sha256 == hashlib.sha256(blob).hexdigest()
+    assert threaded == [False, True]

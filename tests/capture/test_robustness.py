@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from annotator.capture.formats import open_capture
-from annotator.capture.formats.reader import available_engines
+from annotator.capture.formats.engines import available_engines
 from annotator.errors import CaptureError
 
 pytestmark = pytest.mark.shared

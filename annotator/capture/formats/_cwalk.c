@@ -2,11 +2,10 @@
  * The record walk in C: the first-choice engine of the capture readers.
  *
  * Same two functions, same arguments in the same order, same results as the
- * numba kernels in walk.py and the plain-Python walk in pywalk.py (see
+ * numba kernels in numbawalk.py and the plain-Python walk in pywalk.py (see
  * pywalk.py for the contract and the ST_* status codes).  Why C as well as
- * numba: the walk itself is a few percent of a read, but loading numba costs
- * every process about 100 MB of memory and half a second of start-up; this
- * module costs neither.
+ * numba: the walk itself is a small part of a read, but loading numba costs
+ * every process much memory and start-up time; this module costs neither.
  *
  * The arrays arrive through the buffer protocol (no numpy C API): `buf` is any
  * C-contiguous buffer of bytes; every output array must be writable,
@@ -19,7 +18,7 @@
  * and all arithmetic on positions and lengths is 64-bit, so a 32-bit length
  * near 2^32 cannot wrap.  The GIL is released around the loop: the bytes and
  * arrays stay pinned by the buffer views held meanwhile, and other threads
- * (the SHA-256 helper of compression.py) run on.
+ * (the SHA-256 helper of hashing.py) run on.
  *
  * Plain C99, no dependencies beyond Python.h.
  */

@@ -162,6 +162,7 @@ class PcapngWalker:
     def control_block(self, buf: np.ndarray, pos: int, end: int) -> tuple[int, int, int]:
         """Parse the SHB or IDB at ``pos``: (bytes consumed or 0, status, detail)."""
         left = end - pos
+        data = buf.data  # struct reads the array's bytes through this view
         btype = int.from_bytes(bytes(buf[pos : pos + 4]), "little")
         if btype == BT_SHB:
             if left < 12:
@@ -174,7 +175,7 @@ class PcapngWalker:
             else:
                 return 0, ST_BAD_SHB, 0
             order = ">" if big else "<"
-            (blen,) = struct.unpack_from(order + "I", buf, pos + 4)
+            (blen,) = struct.unpack_from(order + "I", data, pos + 4)
             if blen % 4:
                 return 0, ST_BAD_LENGTH, blen
             if blen < 28:
@@ -183,10 +184,10 @@ class PcapngWalker:
                 return 0, ST_TOO_BIG, blen
             if left < blen:
                 return 0, ST_NEED, blen
-            (trailer,) = struct.unpack_from(order + "I", buf, pos + blen - 4)
+            (trailer,) = struct.unpack_from(order + "I", data, pos + blen - 4)
             if trailer != blen:
                 return 0, ST_TRAILER, trailer
-            major, minor = struct.unpack_from(order + "HH", buf, pos + 12)
+            major, minor = struct.unpack_from(order + "HH", data, pos + 12)
             if major != 1:
                 return 0, ST_BAD_VERSION, (major << 16) | minor
             self.big = big
@@ -195,12 +196,12 @@ class PcapngWalker:
             return blen, ST_CONTROL, 0
         # An interface description: the kernel has checked its lengths and trailer.
         order = ">" if self.big else "<"
-        (blen,) = struct.unpack_from(order + "I", buf, pos + 4)
+        (blen,) = struct.unpack_from(order + "I", data, pos + 4)
         if blen < 20:
             return 0, ST_SHORT_IDB, blen
         if len(self.interfaces) >= MAX_INTERFACES:
             return 0, ST_TOO_MANY_INTERFACES, MAX_INTERFACES
-        link, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
+        link, _reserved, snaplen = struct.unpack_from(order + "HHI", data, pos + 8)
         iface = Interface(link_type=link, snaplen=snaplen)
         self._read_options(iface, bytes(buf[pos + 16 : pos + blen - 4]), order)
         self.interfaces.append(iface)

@@ -5,7 +5,7 @@ where the next one starts), so it cannot be vectorised with numpy.  These
 functions do it with :mod:`struct`.  Two compiled twins do the same walk with
 the same signature, filling the same output arrays: ``_cwalk`` (C, built at
 install time when a compiler is present; the reader's first choice, as it
-costs nothing to load) and :mod:`annotator.capture.formats.walk` (numba, for
+costs nothing to load) and :mod:`annotator.capture.formats.numbawalk` (numba, for
 installs without a compiler).  The test suite checks that all three agree on
 every capture it reads.  This one serves machines with neither, and is the
 walk the fuzzer instruments.
@@ -58,6 +58,7 @@ def walk_pcap(
 ) -> tuple[int, int, int, int]:
     """Walk pcap record headers (16 bytes, or 24 in the modified format)."""
     unpack = struct.Struct(">IIII" if big else "<IIII").unpack_from
+    data = buf.data  # struct reads the array's bytes through this view
     n0 = n
     o_l: list[int] = []
     c_l: list[int] = []
@@ -69,7 +70,7 @@ def walk_pcap(
         if end - pos < hdr_len:
             status, detail = ST_END, hdr_len
             break
-        s, f, c, w = unpack(buf, pos)
+        s, f, c, w = unpack(data, pos)
         if c > max_cap:
             status, detail = ST_TOO_BIG, c
             break
@@ -117,6 +118,7 @@ def walk_pcapng(
     """
     u32 = struct.Struct(">I" if big else "<I").unpack_from
     u16 = struct.Struct(">H" if big else "<H").unpack_from
+    data = buf.data  # struct reads the array's bytes through this view
     n0 = n
     o_l: list[int] = []
     c_l: list[int] = []
@@ -130,11 +132,11 @@ def walk_pcapng(
         if end - pos < 8:
             status, detail = ST_END, 8
             break
-        btype = u32(buf, pos)[0]
+        btype = u32(data, pos)[0]
         if btype == BT_SHB:
             status, detail = ST_CONTROL, 0
             break
-        blen = u32(buf, pos + 4)[0]
+        blen = u32(data, pos + 4)[0]
         if blen < 12 or blen % 4 != 0:
             status, detail = ST_BAD_LENGTH, blen
             break
@@ -144,7 +146,7 @@ def walk_pcapng(
         if end - pos < blen:
             status, detail = ST_NEED, blen
             break
-        trailer = u32(buf, pos + blen - 4)[0]
+        trailer = u32(data, pos + blen - 4)[0]
         if trailer != blen:
             status, detail = ST_TRAILER, trailer
             break
@@ -155,8 +157,8 @@ def walk_pcapng(
             if blen < 32:
                 status, detail = ST_BODY, 0
                 break
-            i = u32(buf, pos + 8)[0] if btype == BT_EPB else u16(buf, pos + 8)[0]
-            c = u32(buf, pos + 20)[0]
+            i = u32(data, pos + 8)[0] if btype == BT_EPB else u16(data, pos + 8)[0]
+            c = u32(data, pos + 20)[0]
             if c > blen - 32:
                 status, detail = ST_BODY, c
                 break
@@ -165,10 +167,10 @@ def walk_pcapng(
                 break
             o_l.append(pos + 28)
             c_l.append(c)
-            w_l.append(u32(buf, pos + 24)[0])
+            w_l.append(u32(data, pos + 24)[0])
             i_l.append(i)
-            h_l.append(u32(buf, pos + 12)[0])
-            l_l.append(u32(buf, pos + 16)[0])
+            h_l.append(u32(data, pos + 12)[0])
+            l_l.append(u32(data, pos + 16)[0])
             t_l.append(1)
             n += 1
         elif btype == BT_SPB:
@@ -178,7 +180,7 @@ def walk_pcapng(
             if n_if < 1:
                 status, detail = ST_INTERFACE, 0
                 break
-            w = u32(buf, pos + 8)[0]
+            w = u32(data, pos + 8)[0]
             c = min(w, blen - 16)
             if snap0 > 0:
                 c = min(c, snap0)

@@ -1,11 +1,11 @@
 """Open a capture file and stream its records out in chunks.
 
-:func:`open_capture` detects the compression (by content), then the format
-(pcap or pcapng, by magic number), and returns a :class:`CaptureReader`.  Its
-:meth:`CaptureReader.batches` reads the decompressed stream in large buffers
-(:data:`DEFAULT_CHUNK_BYTES`), a piece at a time (:data:`READ_PIECE`), and
-walks the record headers of each piece as soon as it is read with
-one of the record-walk engines described below,
+:func:`open_capture` detects the compression (by content, :mod:`.stream`),
+then the format (pcap or pcapng, by magic number), and returns a
+:class:`CaptureReader`.  Its :meth:`CaptureReader.batches` reads the
+decompressed stream in large buffers (:data:`DEFAULT_CHUNK_BYTES`), a piece
+at a time (:data:`READ_PIECE`), and walks the record headers of each piece as
+soon as it is read with one of the record walks (:mod:`.engines` says which),
 yielding :class:`~annotator.capture.columns.RecordBatch` objects.  A record
 that straddles two buffers is carried over to the next one, so memory stays
 bounded by the buffer size (plus the largest single record), whatever the file
@@ -15,28 +15,10 @@ Every record is accounted for: frames are numbered 1..N in file order, and
 when the file ends mid-record or a header lies, reading stops with
 :attr:`CaptureReader.partial` naming the byte offset (in the decompressed
 stream) and the reason; the records before it are all delivered.
-
-Engine choice: three walks give the same arrays.  The C walk
-(:mod:`._cwalk`, built from ``_cwalk.c`` at install time when a C compiler is
-present) costs a few tens of nanoseconds a record and nothing to load, so
-``engine="auto"`` uses it from the first record whatever the size.  When it was
-not built, the numba kernel (:mod:`.walk`, the ``fast`` extra) is as fast per
-record but costs 0.5-1 s and about 100 MB to start in each process (importing
-numba and initialising LLVM, even with the compiled code cached on disk), which
-only pays off after several hundred thousand records: ``"auto"`` then takes it
-from the start for a stored file of at least :data:`NUMBA_MIN_BYTES`
-(128 MiB), and otherwise walks with plain Python (:mod:`.pywalk`, about
-0.7 µs a record) until :data:`NUMBA_MIN_RECORDS` records or
-:data:`NUMBA_MIN_BYTES` of stream have gone by (standard input and compressed
-files have no size up front), then switches; it stays with Python when numba is
-not installed either.  ``"c"``, ``"numba"`` and ``"python"`` force one (the
-tests use them to check that all give the same arrays).  Figures:
-``benchmarks/bench_read.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import types
 from collections.abc import Iterator
@@ -48,76 +30,42 @@ import numpy as np
 import pandas as pd
 
 from annotator.capture.columns import RecordBatch
-from annotator.capture.formats import pywalk
 from annotator.capture.formats.compression import (
     DEFAULT_MAX_DECOMPRESSED,
     DEFAULT_MAX_RATIO,
-    ByteStream,
     CorruptStream,
 )
+from annotator.capture.formats.engines import WalkChoice, load_c, load_numba
 from annotator.capture.formats.pcap import FILE_HEADER_LEN, PCAP_MAGICS, PcapWalker, parse_header
 from annotator.capture.formats.pcapng import SHB_MAGIC, PcapngWalker
 from annotator.capture.formats.pywalk import ST_END, ST_FULL, ST_NEED
+from annotator.capture.formats.stream import ByteStream
 from annotator.errors import CaptureError, UsageError
 from annotator.result import CaptureInfo, Partial
 
 #: Size of each read buffer.  A batch never spans two buffers, and the buffer a
 #: batch points into stays alive while the next one fills, so two buffers (plus
 #: the decoded columns of one batch, which shrink with it) are resident at a
-#: time.  6 MiB (~13,000 records of a typical capture) keeps ~30 MB less
-#: resident than 16 MiB at a few percent more CPU (a fixed cost per batch);
-#: 4 MiB saves little more and costs ~5% (``benchmarks/bench_capture.py``).
+#: time.  Smaller buffers keep less memory resident but add a fixed cost per
+#: batch; ``benchmarks/bench_capture.py`` measures the trade.
 DEFAULT_CHUNK_BYTES = 6 * 1024 * 1024
 DEFAULT_CHUNK_RECORDS = 65536
-NUMBA_MIN_BYTES = 128 * 1024 * 1024
-NUMBA_MIN_RECORDS = 500_000
 READ_PIECE = 1024 * 1024  # bytes read (and walked) at a time: about what stays in cache
-ENGINES = ("auto", "c", "numba", "python")
-
-
-def _load_c() -> types.ModuleType | None:
-    """The C walk, or None when the extension was not built (no compiler at install)."""
-    try:
-        from annotator.capture.formats import _cwalk
-    except ImportError:
-        return None
-    return _cwalk
-
-
-def _load_kernels() -> types.ModuleType | None:
-    """The numba kernels, or None when numba is not installed."""
-    try:
-        from annotator.capture.formats import walk
-    except ImportError:
-        return None
-    return walk
-
-
-def available_engines() -> tuple[str, ...]:
-    """The engines that can be forced here: ``"c"`` when built, ``"numba"`` when installed.
-
-    ``"python"`` is always among them.  Whether numba is installed is looked up
-    without importing it (the import alone costs about half a second).
-    """
-    found = ["c"] if _load_c() is not None else []
-    if importlib.util.find_spec("numba") is not None:
-        found.append("numba")
-    return (*found, "python")
 
 
 def warm_kernels() -> bool:
     """Load the compiled walk ``engine="auto"`` would use, before workers are forked.
 
-    With the C walk built there is nothing to warm (it loads in microseconds
-    and holds no compiled code), so this returns True at once without loading
-    numba.  Otherwise it loads the numba kernels by walking two tiny in-memory
-    captures, so worker processes forked afterwards (``jobs``) inherit the
-    loaded code instead of each loading numba and its cached kernels again
-    (about a second of CPU apiece).  Returns False when neither is available.
+    With the C walk built there is nothing to warm (it loads at once and holds
+    no compiled code), so this returns True at once without loading numba.
+    Otherwise it loads the numba walk by walking two tiny in-memory captures,
+    so worker processes forked afterwards (``jobs``) inherit the loaded code
+    instead of each loading numba and its cached kernels again.  Returns
+    False when neither is available.
     """
-    if _load_c() is not None:
+    if load_c() is not None:
         return True
-    if _load_kernels() is None:
+    if load_numba() is None:
         return False
     from annotator.capture.formats import writers
 
@@ -149,20 +97,13 @@ class CaptureReader:
         engine: str = "auto",
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         sha256: bool = True,
+        readers: int = 1,
     ) -> None:
-        if engine not in ENGINES:
-            raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self._walks = WalkChoice(engine)
         if chunk_bytes < 4096:
             raise UsageError(f"chunk_bytes must be at least 4096, not {chunk_bytes}")
-        self._engine = engine
-        self._kernels: types.ModuleType | None = pywalk if engine == "python" else None
-        if engine in ("c", "auto"):
-            self._kernels = _load_c()
-            if self._kernels is None and engine == "c":
-                raise UsageError(
-                    "engine 'c' asked for, but the C record walk was not built "
-                    "(reinstall annotator with a C compiler and the Python headers present)"
-                )
+        if isinstance(readers, bool) or not isinstance(readers, int) or readers < 1:
+            raise UsageError(f"readers must be a positive integer, not {readers!r}")
         self._chunk_bytes = chunk_bytes
         self._buf = np.empty(0, np.uint8)
         self._spare: np.ndarray | None = None  # the previous buffer, reused when free
@@ -178,7 +119,11 @@ class CaptureReader:
         self._last: int | None = None
         self.partial: Partial | None = None
         self._stream = ByteStream(
-            source, max_decompressed=max_decompressed, max_ratio=max_ratio, sha256=sha256
+            source,
+            max_decompressed=max_decompressed,
+            max_ratio=max_ratio,
+            sha256=sha256,
+            readers=readers,
         )
         self.name = self._stream.name
         try:
@@ -238,11 +183,11 @@ class CaptureReader:
         Reads until ``need`` bytes lie after the read position (or the stream
         ends), and at least one :data:`READ_PIECE` when there is room.  The
         walk then runs over bytes just read, still in the CPU cache: walking
-        a whole buffer after filling it costs five times more, each
-        record header being a dependent load from memory.
+        a whole buffer after filling it is much slower, each record header
+        being a dependent load from memory.
         """
         goal = min(len(self._buf), max(self._pos + need, self._end + READ_PIECE))
-        view = memoryview(self._buf)
+        view = self._buf.data
         while self._end < goal and not self._eof:
             try:
                 got = self._stream.readinto(view[self._end : goal])
@@ -279,24 +224,10 @@ class CaptureReader:
         self._fill(need)
 
     def _kernel_module(self) -> types.ModuleType:
-        if self._kernels is not None:
-            return self._kernels
-        if self._engine == "numba":
-            walk = _load_kernels()
-            if walk is None:
-                raise UsageError("engine 'numba' asked for, but numba is not installed")
-            self._kernels = walk
-            return walk
+        if self._walks.module is not None:
+            return self._walks.module
         stored = self._stream.size if self._stream.compression is None else None
-        seen = self._base + self._end
-        if (
-            (stored or 0) >= NUMBA_MIN_BYTES
-            or seen >= NUMBA_MIN_BYTES
-            or (self._frames >= NUMBA_MIN_RECORDS)
-        ):
-            self._kernels = _load_kernels() or pywalk
-            return self._kernels
-        return pywalk  # small so far: decide again on the next buffer
+        return self._walks.choose(stored, self._base + self._end, self._frames)
 
     # -- reading -------------------------------------------------------------
 
@@ -407,6 +338,7 @@ def open_capture(
     engine: str = "auto",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     sha256: bool = True,
+    readers: int = 1,
 ) -> CaptureReader:
     """Open a pcap or pcapng capture, plain or compressed; ``"-"`` is standard input.
 
@@ -414,6 +346,10 @@ def open_capture(
     unreadable, empty, or not a capture; the limits guard against
     decompression bombs (see :mod:`annotator.capture.formats.compression`).
     ``sha256=False`` skips hashing the stored bytes (``info.sha256`` stays None).
+    ``readers`` is how many capture readers run at once on this machine (the
+    ``--jobs`` workers pass their number): the stored bytes are hashed on a
+    helper thread only while this process has more CPUs than that
+    (:mod:`annotator.capture.formats.hashing`).
     """
     return CaptureReader(
         source,
@@ -422,4 +358,5 @@ def open_capture(
         engine=engine,
         chunk_bytes=chunk_bytes,
         sha256=sha256,
+        readers=readers,
     )

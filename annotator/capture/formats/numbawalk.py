@@ -2,13 +2,12 @@
 
 Same walk, same signature and same results as :mod:`.pywalk` (see there for the
 contract and the ``ST_*`` status codes) and as the C extension ``_cwalk``,
-compiled to machine code so a record costs nanoseconds instead of about a
-microsecond.  numba does not check array bounds, so every length read from the
-file is checked against ``end`` (and ``end`` against the buffer) before a byte
-it implies is touched.
+compiled to machine code instead of interpreted record by record.  numba does
+not check array bounds, so every length read from the file is checked against
+``end`` (and ``end`` against the buffer) before a byte it implies is touched.
 
 The reader prefers the C walk, which is as fast and costs nothing to load;
-numba costs each process about 100 MB and half a second to start.  This module
+numba costs each process memory and time to start (:mod:`.engines`).  This module
 serves installs without a C compiler (with the ``fast`` extra): it imports
 numba at import time, and the reader imports it lazily, only for captures
 large enough to repay that start-up, falling back to :mod:`.pywalk` when numba
@@ -40,7 +39,7 @@ from annotator.capture.formats.pywalk import (
 
 
 @njit(cache=True, inline="always")
-def _u32(buf: np.ndarray, p: int, big: bool) -> int:
+def _u32(buf: np.ndarray, p: int, big: bool) -> np.int64:
     b0 = np.int64(buf[p])
     b1 = np.int64(buf[p + 1])
     b2 = np.int64(buf[p + 2])
@@ -51,7 +50,7 @@ def _u32(buf: np.ndarray, p: int, big: bool) -> int:
 
 
 @njit(cache=True, inline="always")
-def _u16(buf: np.ndarray, p: int, big: bool) -> int:
+def _u16(buf: np.ndarray, p: int, big: bool) -> np.int64:
     b0 = np.int64(buf[p])
     b1 = np.int64(buf[p + 1])
     if big:
