@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import zstandard
 
+from annotator._units import human_bytes
 from annotator.errors import DecompressionBombError
 
 if TYPE_CHECKING:
@@ -357,8 +358,8 @@ class BombGuard:
         if self.max_decompressed is not None and out > self.max_decompressed:
             raise DecompressionBombError(
                 name,
-                f"decompressed output exceeds {_human(self.max_decompressed)} "
-                f"from {_human(stored)} of {compression} data {hint}",
+                f"decompressed output exceeds {human_bytes(self.max_decompressed)} "
+                f"from {human_bytes(stored)} of {compression} data {hint}",
             )
         if self.max_ratio is not None and out > RATIO_FLOOR:
             ratio = out / max(stored, 1)
@@ -366,13 +367,5 @@ class BombGuard:
                 raise DecompressionBombError(
                     name,
                     f"decompressed output exceeds {self.max_ratio:g} times the compressed size "
-                    f"({_human(out)} from {_human(stored)} of {compression} data) {hint}",
+                    f"({human_bytes(out)} from {human_bytes(stored)} of {compression} data) {hint}",
                 )
-
-
-def _human(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"  # pragma: no cover - loop always returns
