@@ -377,7 +377,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from annotator.registry.diff import diff
-    from annotator.registry.loaders import load_registry
+    from annotator.registry.loaders import read_registry
     from annotator.registry.resolve import resolve_registry
 
     files = args.files
@@ -386,9 +386,9 @@ def _diff(args: argparse.Namespace) -> int:
     if len(files) == 2:
         if getattr(args, "registry", None):
             raise UsageError("diff: give either OLD NEW or --registry OLD with NEW, not both")
-        old, new = load_registry(files[0]), load_registry(files[1])
+        old, new = read_registry(files[0]), read_registry(files[1])
     else:
-        old, new = resolve_registry(getattr(args, "registry", None)), load_registry(files[0])
+        old, new = resolve_registry(getattr(args, "registry", None)), read_registry(files[0])
     result = diff(old, new)
     out = sys.stdout
     out.write(f"old {_registry_line(old)}\nnew {_registry_line(new)}\n")

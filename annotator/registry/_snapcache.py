@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from annotator.registry._columns import FIELDS, RecordColumns
-from annotator.registry.model import Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import RegistryMeta
 
 #: Bump when what is stored, or how the parse turns text into columns, changes.
 FORMAT = 2

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.registry._columns import RecordColumns
+from annotator.registry._columns import RecordColumns
+from annotator.registry.model import TRANSPORTS
 
 N_PORTS = 65536
 
@@ -48,8 +47,6 @@ def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     The record ids of slot ``s`` are ``members[offsets[s]:offsets[s + 1]]``, in
     registry order.
     """
-    from annotator.registry.model import TRANSPORTS
-
     n = len(cols)
     lo = np.array([-1 if p is None else p for p in cols.port_lo], dtype=np.int64)
     hi = np.array([-1 if p is None else p for p in cols.port_hi], dtype=np.int64)

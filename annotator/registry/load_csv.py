@@ -17,7 +17,8 @@ import re
 from annotator.errors import RegistryError
 from annotator.registry import _markers
 from annotator.registry._columns import RecordColumns
-from annotator.registry.model import COLUMNS, TRANSPORTS, Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import COLUMNS, TRANSPORTS, RegistryMeta
 
 #: Header spelling -> (Record.build argument, ``columns_available`` name).
 HEADERS = {

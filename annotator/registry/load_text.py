@@ -35,14 +35,8 @@ import re
 from dataclasses import dataclass, field
 
 from annotator.errors import RegistryError
-from annotator.registry.model import (
-    COLUMNS,
-    TRANSPORTS,
-    Person,
-    Record,
-    Registry,
-    RegistryMeta,
-)
+from annotator.registry._registry import Registry
+from annotator.registry.model import COLUMNS, TRANSPORTS, Person, Record, RegistryMeta
 
 _PORT = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 _DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")

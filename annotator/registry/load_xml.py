@@ -27,7 +27,8 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from annotator.errors import RegistryError
-from annotator.registry.model import COLUMNS, Person, Record, Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import COLUMNS, Person, Record, RegistryMeta
 
 #: A registry nests four levels deep; anything far deeper is not one.
 #: The ``id`` of the root element of IANA's service name and port number registry.
