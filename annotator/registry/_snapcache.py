@@ -132,7 +132,7 @@ def store(path: Path, registry: Registry) -> None:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix="snapshot-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)
+                np.savez(out, allow_pickle=False, **arrays)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

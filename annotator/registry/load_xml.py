@@ -186,11 +186,13 @@ def _record(el: Element, order: int, meta: RegistryMeta, position: int) -> Recor
         elif tag in _FIELDS and tag not in fields:
             fields[tag] = _text(child) if len(child) else " ".join((child.text or "").split())
     number = fields.get("number", "")
-    lo = hi = None
+    lo: int | None = None
+    hi: int | None = None
     if number:
         m = _PORT.match(number)
-        lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (None, None)
-        if m is None or hi > 65535 or lo > hi:
+        if m is not None:
+            lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if lo is None or hi is None or hi > 65535 or lo > hi:
             meta.skip(f"record {position}: bad port number {number!r}")
             return None
     transport = fields.get("protocol", "").lower()
