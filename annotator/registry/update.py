@@ -139,6 +139,7 @@ class _RichBar:
     """A rich progress bar on standard error, sized when the length is known."""
 
     def __init__(self, source: str, total: int | None) -> None:
+        # rich is imported only when a bar is shown (not in scripts, nor in tests).
         from rich.console import Console
         from rich.progress import (
             BarColumn,
