@@ -1,9 +1,10 @@
 """Which registry to use, and the record of where it came from.
 
-:func:`load_registry` (``annotator.load_registry``) is the one way in for
-every caller: ``annotate(registry=...)``, ``read_flows``, the command line and
-library users alike, so a registry file gives the same registry, metadata
-included, whichever way it is handed over.
+One code path serves every registry used to annotate: :func:`resolve_registry`,
+which the public :func:`load_registry` (``annotator.load_registry``) calls, as
+do ``annotate(registry=...)``, ``read_flows`` and ``annotate --registry FILE``.
+A registry file therefore gives the same registry, metadata included,
+whichever way it is handed over.
 
 Precedence, first match wins:
 
@@ -15,9 +16,9 @@ Precedence, first match wins:
 
 The loaded registry's ``meta`` says which one it is (``meta.extra["origin"]``
 is ``explicit``, ``environment``, ``cache`` or ``snapshot``; a registry given
-as bytes is ``explicit`` too), its source and
-date, and, for the snapshot, which columns are stale or incomplete, so a
-report can name the registry it used and point to ``annotate registry update``.
+as bytes is ``explicit`` too), its source and date, and, for the snapshot,
+which columns are stale or incomplete, so a report can name the registry it
+used and point to ``annotate registry update``.
 Default registries are cached in-process, keyed by file and modification time,
 so annotating many captures loads the registry once.
 """
@@ -113,8 +114,8 @@ def load_registry(source: RegistrySource | None = None) -> Registry:
 def resolve_registry(source: RegistrySource | None = None) -> Registry:
     """The registry to use: ``source`` if given, else the default by precedence.
 
-    The implementation of :func:`load_registry`, under the name the
-    precedence rules above speak of.
+    What :func:`load_registry` does; a given ``source`` is labelled
+    ``explicit`` and never cached, the default is cached in-process.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         registry = read_registry(source)
