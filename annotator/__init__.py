@@ -29,8 +29,7 @@ from annotator.errors import (
     UpdateError,
     UsageError,
 )
-from annotator.registry import Record, Registry
-from annotator.registry.loaders import load_registry
+from annotator.registry import Record, Registry, load_registry
 from annotator.result import AnnotateResult, CaptureInfo, FlowTable, Partial
 
 __version__ = "0.1.0"

@@ -32,7 +32,7 @@ SOURCES = [ROOT / "samples", ROOT.parent / "shared" / "captures" / "labeled" / "
 def _registry():
     xml = ROOT.parent / "shared" / "iana" / "service-names-port-numbers.xml"
     if xml.is_file():
-        from annotator.registry.loaders import load_registry
+        from annotator.registry import load_registry
 
         return load_registry(xml)
     return None

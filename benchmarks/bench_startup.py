@@ -43,7 +43,7 @@ marks.append(("import pandas", time.perf_counter()))
 import annotator, annotator.cli
 from annotator.report import render_terminal
 marks.append(("import annotator", time.perf_counter()))
-from annotator.registry.loaders import load_registry
+from annotator.registry import load_registry
 registry = load_registry(None)
 marks.append(("registry", time.perf_counter()))
 from annotator.flows import read_flows

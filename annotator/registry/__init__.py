@@ -6,15 +6,9 @@ Public names: :class:`Registry` (records, metadata, people, lookups),
 :data:`TRANSPORTS` (transport names in code order) and :func:`port_class`.
 """
 
-from annotator.registry.loaders import load_registry
-from annotator.registry.model import (
-    TRANSPORTS,
-    Person,
-    Record,
-    Registry,
-    RegistryMeta,
-    port_class,
-)
+from annotator.registry._registry import Registry
+from annotator.registry.model import TRANSPORTS, Person, Record, RegistryMeta, port_class
+from annotator.registry.resolve import load_registry
 
 __all__ = [
     "TRANSPORTS",

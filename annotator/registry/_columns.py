@@ -1,8 +1,8 @@
 """The registry's records held column by column, from which the lookup tables are built.
 
-Making 14,000 :class:`~annotator.registry.model.Record` objects costs more than
-everything else in loading the bundled snapshot, and annotating a capture
-needs none of them: the flow join needs only the (transport, port) slot table
+Making one :class:`~annotator.registry.model.Record` object per registry row
+is the costliest part of loading the bundled snapshot, and annotating a
+capture needs none of them: the flow join needs only the (transport, port) slot table
 and the per-slot columns.  So the CSV loader hands the registry its columns,
 and the records are made from them on the first use of ``Registry.records``.
 Registries built from records (XML, pasted text) are turned into columns once,

@@ -77,7 +77,7 @@ _ANY_MARKER = re.compile(
     r"|should not|not recommended|deprecat|do not use|widespread|widely",
     re.IGNORECASE,
 )
-# The same words on lower-cased ASCII text, where they need no IGNORECASE (several times faster).
+# The same words on lower-cased ASCII text, where they need no IGNORECASE (which is costly).
 _ANY_MARKER_LOWER = re.compile(_ANY_MARKER.pattern)
 _PLAIN = {"historic": False, "deassigned": False, "deassigned_date": None}
 _PLAIN.update(discouraged=False, widely_used=False)
@@ -159,8 +159,8 @@ def is_widely_used(description: str, notes: str) -> bool:
 def derive_columns(services: list[str], descriptions: list[str], notes: list[str]) -> dict:
     """:func:`derive` over whole columns: one list per derived field, row for row.
 
-    Only the rows whose words can set a marker (a few hundred of 14,000) go
-    through the detailed checks; the rest are plain.
+    Only the rows whose words can set a marker (a small minority) go through
+    the detailed checks; the rest are plain.
     """
     n = len(services)
     out: dict[str, list] = {

@@ -1,19 +1,19 @@
 """A compact binary copy of the parsed bundled snapshot, kept in the cache folder.
 
 Parsing the snapshot's CSV (csv module, row checks, markers derived from the
-words) and building its slot table cost more than reading a capture of a few
-hundred packets, on every run of ``annotate``.  The first run therefore saves
-what the parse produced, column by column, plus the (transport, port) table,
-in a plain ``.npz`` file (``allow_pickle=False``: numbers and UTF-8 bytes only,
-so a tampered file can give wrong data at worst, never run code); later runs
-load it in a few milliseconds.
+words) and building its slot table would otherwise be done on every run of
+``annotate``, and can cost more than reading a small capture.  The first run
+therefore saves what the parse produced, column by column, plus the
+(transport, port) table, in a plain ``.npz`` file (``allow_pickle=False``:
+numbers and UTF-8 bytes only, so a tampered file can give wrong data at
+worst, never run code); later runs load arrays instead of parsing text.
 
 The copy also holds each slot's "has a current assignment" mask, so a load
 gives the port test that deciding flow direction needs without the text
 cells: each text column is decoded and checked at load (a damaged copy still
-falls back to the parse) but cut into its ~14,000 cells only when the join
-columns or the records are first asked for.  ``read_flows`` never asks, and
-saves the ~20 MB those Python strings take.
+falls back to the parse) but cut into one Python string per cell only when
+the join columns or the records are first asked for.  ``read_flows`` never
+asks, and so never holds those strings in memory.
 
 Invalidation is by content: the file name carries a hash of the snapshot's
 bytes, its metadata and :data:`FORMAT`, so a new package version or a changed
@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from annotator.registry._columns import FIELDS, RecordColumns
-from annotator.registry.model import Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import RegistryMeta
 
 #: Bump when what is stored, or how the parse turns text into columns, changes.
 FORMAT = 2
@@ -131,7 +132,7 @@ def store(path: Path, registry: Registry) -> None:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix="snapshot-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)
+                np.savez(out, allow_pickle=False, **arrays)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

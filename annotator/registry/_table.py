@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.registry._columns import RecordColumns
+from annotator.registry._columns import RecordColumns
+from annotator.registry.model import TRANSPORTS
 
 N_PORTS = 65536
 
@@ -40,6 +39,8 @@ SLOT_COLUMNS = (
     "widely_used",
 )
 _BOOL = ("historic_only", "deassigned", "discouraged", "widely_used")
+#: None as a 0-d object array, the "no value" operand of ``np.where`` over text columns.
+_NONE = np.array(None, dtype=object)
 
 
 def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -48,8 +49,6 @@ def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     The record ids of slot ``s`` are ``members[offsets[s]:offsets[s + 1]]``, in
     registry order.
     """
-    from annotator.registry.model import TRANSPORTS
-
     n = len(cols)
     lo = np.array([-1 if p is None else p for p in cols.port_lo], dtype=np.int64)
     hi = np.array([-1 if p is None else p for p in cols.port_hi], dtype=np.int64)
@@ -120,7 +119,9 @@ def build_table(cols: RecordColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return table, members, offsets, slot_frame(cols, members, offsets)
 
 
-def _pieces(code: int, lo, hi, keys, exact: bool) -> tuple[np.ndarray, ...]:
+def _pieces(
+    code: int, lo: np.ndarray, hi: np.ndarray, keys: np.ndarray, exact: bool
+) -> tuple[np.ndarray, ...]:
     """Columns (transport, first port, last port, key id, exact?) of some table pieces."""
     lo = np.asarray(lo, dtype=np.int64)
     return (
@@ -210,14 +211,14 @@ def slot_frame(cols: RecordColumns, members: np.ndarray, offsets: np.ndarray) ->
 
     service = np.array(cols.service, dtype=object)
     columns = {
-        "service": np.where(has_primary, service[primary], None),
+        "service": np.where(has_primary, service[primary], _NONE),
         "services": [(name,) if name else () for name in service[first]],
         "description": _or_none(np.array(cols.description, dtype=object)[best]),
         "status": status[best],
         "historic_only": ~has_primary & all_gone,
         "deassigned": ~has_primary & deassigned[best],
         "deassigned_date": np.where(
-            has_primary, None, np.array(cols.deassigned_date, dtype=object)[best]
+            has_primary, _NONE, np.array(cols.deassigned_date, dtype=object)[best]
         ),
         "unauthorized_use": _or_none(np.array(cols.unauthorized_use, dtype=object)[first]),
         "notes": _or_none(np.array(cols.notes, dtype=object)[first]),

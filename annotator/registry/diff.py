@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from annotator.registry.model import Record, Registry
+from annotator.registry._registry import Registry
+from annotator.registry.model import Record
 
 #: The columns compared for "changed" (IANA's columns, without registry order).
 COMPARED = (

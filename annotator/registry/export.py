@@ -15,7 +15,8 @@ from os import PathLike
 from pathlib import Path
 from typing import IO, Any
 
-from annotator.registry.model import Record, Registry
+from annotator.registry._registry import Registry
+from annotator.registry.model import Record
 
 #: IANA's CSV header, verbatim.
 CSV_HEADER = (

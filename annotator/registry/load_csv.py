@@ -17,7 +17,8 @@ import re
 from annotator.errors import RegistryError
 from annotator.registry import _markers
 from annotator.registry._columns import RecordColumns
-from annotator.registry.model import COLUMNS, TRANSPORTS, Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import COLUMNS, TRANSPORTS, RegistryMeta
 
 #: Header spelling -> (Record.build argument, ``columns_available`` name).
 HEADERS = {
@@ -68,7 +69,7 @@ def load_csv(text: str, name: str, *, normalized: bool = False) -> Registry:
     missing = [h for h in REQUIRED if h not in header]
     if missing:
         raise RegistryError(name, f"not an IANA registry CSV (no {missing[0]!r} column)")
-    available = frozenset(HEADERS[h][1] for h in header if HEADERS[h][1]) & frozenset(COLUMNS)
+    available = frozenset(c for h in header if (c := HEADERS[h][1])) & frozenset(COLUMNS)
     meta = RegistryMeta(source=name, format="csv", columns_available=available)
 
     width = len(header)
@@ -140,7 +141,7 @@ def _check_rows(
                 skips.append((lines[i], f"row {lines[i]}: bad port number {port!r}"))
                 continue
             lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi is not None and (hi > 65535 or lo > hi):
+        if lo is not None and hi is not None and (hi > 65535 or lo > hi):
             skips.append((lines[i], f"row {lines[i]}: port out of range {port!r}"))
             continue
         transport = transports[i].lower()

@@ -27,14 +27,14 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from annotator.errors import RegistryError
-from annotator.registry.model import COLUMNS, Person, Record, Registry, RegistryMeta
+from annotator.registry._registry import Registry
+from annotator.registry.model import COLUMNS, TRANSPORTS, Person, Record, RegistryMeta
 
-#: A registry nests four levels deep; anything far deeper is not one.
 #: The ``id`` of the root element of IANA's service name and port number registry.
 PORT_REGISTRY_ID = "service-names-port-numbers"
+#: A registry nests four levels deep; anything far deeper is not one.
 MAX_DEPTH = 32
 _PORT = re.compile(r"^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$")
-_TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 _FIELDS = ("name", "protocol", "number", "description", "sc", "unauthorized", "note")
 
 
@@ -174,7 +174,7 @@ def _record(el: Element, order: int, meta: RegistryMeta, position: int) -> Recor
     persons: list[str] = []
     refs: list[str] = []
     assignee = contact = None
-    for child in el:  # one pass over the children: this loop runs 14,000 times
+    for child in el:  # one pass over the children: this loop runs once per record
         tag = _local(child.tag)
         if tag == "xref":
             (persons if child.get("type") == "person" else refs).append(_xref(child))
@@ -185,15 +185,17 @@ def _record(el: Element, order: int, meta: RegistryMeta, position: int) -> Recor
         elif tag in _FIELDS and tag not in fields:
             fields[tag] = _text(child) if len(child) else " ".join((child.text or "").split())
     number = fields.get("number", "")
-    lo = hi = None
+    lo: int | None = None
+    hi: int | None = None
     if number:
         m = _PORT.match(number)
-        lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (None, None)
-        if m is None or hi > 65535 or lo > hi:
+        if m is not None:
+            lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if lo is None or hi is None or hi > 65535 or lo > hi:
             meta.skip(f"record {position}: bad port number {number!r}")
             return None
     transport = fields.get("protocol", "").lower()
-    if transport and transport not in _TRANSPORTS:
+    if transport and transport not in TRANSPORTS:
         meta.skip(f"record {position}: unknown transport {transport!r}")
         return None
     service = fields.get("name", "")

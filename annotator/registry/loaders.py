@@ -1,4 +1,4 @@
-"""``load_registry``: one entry point for every registry form users hold.
+"""Read a registry file in any form users hold: the parsers behind ``load_registry``.
 
 The form is chosen by content, never by file name: XML when the file starts
 with an XML declaration or element, IANA's CSV when its first line is IANA's
@@ -6,6 +6,11 @@ CSV header, and the text pasted from IANA's web page (pipe tables or plain
 text) when a "Service Name ... Port Number" header line appears.  Anything
 else, and files that are empty, binary, unreadable or absurdly large, raise a
 one-line :class:`~annotator.errors.RegistryError` naming the file.
+
+This module only parses.  Which registry to use, and the record of where it
+came from (``meta.extra["origin"]``), belong to
+:mod:`annotator.registry.resolve`, whose :func:`~annotator.registry.resolve.load_registry`
+is the public entry point built on :func:`read_registry`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from os import PathLike
 from pathlib import Path
 
 from annotator.errors import RegistryError
-from annotator.registry.model import Registry
+from annotator.registry._registry import Registry
+from annotator.registry.load_csv import load_csv
 
 #: Eight times the full registry XML (about 4 MB): room to grow, refusal of the absurd.
 MAX_BYTES = 32 * 1024 * 1024
@@ -27,16 +33,12 @@ _CSV_HEADER = re.compile(r'^\s*"?Service Name"?\s*,', re.I)
 _TEXT_HEADER = re.compile(r"Service\s+Name\W+Port\s+Number", re.I)
 
 
-def load_registry(source: str | PathLike[str] | bytes | None = None) -> Registry:
-    """Load a registry from a file path or raw bytes; None gives the default registry.
+def read_registry(source: str | PathLike[str] | bytes) -> Registry:
+    """Parse the registry in a file (its path) or in raw bytes, whatever its form.
 
-    The default is resolved by :func:`annotator.registry.resolve.default_registry`
-    (``$ANNOTATOR_REGISTRY``, the cached update, then the bundled snapshot).
+    Nothing is cached and ``meta.extra`` says nothing of the origin: use
+    :func:`annotator.registry.load_registry` for that.
     """
-    if source is None:
-        from annotator.registry.resolve import default_registry
-
-        return default_registry()
     if isinstance(source, bytes | bytearray | memoryview):
         data, name = bytes(source), "<registry bytes>"
     else:
@@ -61,6 +63,9 @@ def parse_registry(data: bytes, name: str) -> Registry:
             name,
             "an HTML page, not a registry (use IANA's XML or CSV, or paste the table as text)",
         )
+    # The XML and pasted-text parsers are imported when a file needs them:
+    # xml.etree, defusedxml and the text parser's many patterns would
+    # otherwise slow every start of ``annotate``, which usually needs neither.
     if _ANY_XML.match(head):  # expat reads UTF-8 and UTF-16 (by its BOM) alike
         from annotator.registry.load_xml import load_xml
 
@@ -68,8 +73,6 @@ def parse_registry(data: bytes, name: str) -> Registry:
     text = _decode(data, name)
     first = next((line for line in text.splitlines() if line.strip()), "")
     if _CSV_HEADER.match(first):
-        from annotator.registry.load_csv import load_csv
-
         return load_csv(text, name)
     if _TEXT_HEADER.search(text):
         from annotator.registry.load_text import load_text

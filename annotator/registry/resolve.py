@@ -1,4 +1,10 @@
-"""Which registry to use when the caller does not hand one over.
+"""Which registry to use, and the record of where it came from.
+
+One code path serves every registry used to annotate: :func:`resolve_registry`,
+which the public :func:`load_registry` (``annotator.load_registry``) calls, as
+do ``annotate(registry=...)``, ``read_flows`` and ``annotate --registry FILE``.
+A registry file therefore gives the same registry, metadata included,
+whichever way it is handed over.
 
 Precedence, first match wins:
 
@@ -9,9 +15,10 @@ Precedence, first match wins:
 4. the snapshot bundled in the package (``annotator/registry/data``).
 
 The loaded registry's ``meta`` says which one it is (``meta.extra["origin"]``
-is ``explicit``, ``environment``, ``cache`` or ``snapshot``), its source and
-date, and, for the snapshot, which columns are stale or incomplete, so a
-report can name the registry it used and point to ``annotate registry update``.
+is ``explicit``, ``environment``, ``cache`` or ``snapshot``; a registry given
+as bytes is ``explicit`` too), its source and date, and, for the snapshot,
+which columns are stale or incomplete, so a report can name the registry it
+used and point to ``annotate registry update``.
 Default registries are cached in-process, keyed by file and modification time,
 so annotating many captures loads the registry once.
 """
@@ -29,7 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from annotator.errors import RegistryError
-from annotator.registry.model import COLUMNS, Registry
+from annotator.registry import _snapcache
+from annotator.registry._registry import Registry
+from annotator.registry.load_csv import load_csv
+from annotator.registry.loaders import read_registry
+from annotator.registry.model import COLUMNS
 
 #: Environment variable naming a registry file to use by default.
 ENV_REGISTRY = "ANNOTATOR_REGISTRY"
@@ -47,6 +58,9 @@ SNAPSHOT_CURRENT_COLUMNS = frozenset(
 )
 REMEDY = "annotate registry update"
 
+#: What a registry can be loaded from: a file's path or its bytes.
+RegistrySource = str | PathLike[str] | bytes
+
 _lock = threading.Lock()
 _loaded: dict[tuple[Any, ...], Registry] = {}
 
@@ -56,7 +70,7 @@ def cache_dir() -> Path:
     override = os.environ.get(ENV_CACHE)
     if override:
         return Path(override).expanduser()
-    from platformdirs import user_cache_dir
+    from platformdirs import user_cache_dir  # only when needed: spares its import at start-up
 
     return Path(user_cache_dir("annotator"))
 
@@ -83,10 +97,32 @@ def clear_default_cache() -> None:
         _loaded.clear()
 
 
-def resolve_registry(path: str | PathLike[str] | None = None) -> Registry:
-    """The registry to use: ``path`` if given, else the default by precedence."""
-    if path is not None:
-        return _from_file(Path(path), "explicit", cached=False)
+def load_registry(source: RegistrySource | None = None) -> Registry:
+    """Load a registry from a file path or raw bytes; None gives the default registry.
+
+    Any form is read (IANA's XML or CSV, or text pasted from IANA's page),
+    chosen by content.  A given registry is labelled ``explicit`` in
+    ``meta.extra["origin"]``, exactly as ``annotate(registry=path)`` labels
+    it; the default is the one ``annotate`` uses when given none
+    (``$ANNOTATOR_REGISTRY``, the cached update, then the bundled snapshot),
+    loaded once per process.  Raises :class:`~annotator.errors.RegistryError`
+    naming the file when it cannot be used.
+    """
+    return resolve_registry(source)
+
+
+def resolve_registry(source: RegistrySource | None = None) -> Registry:
+    """The registry to use: ``source`` if given, else the default by precedence.
+
+    What :func:`load_registry` does; a given ``source`` is labelled
+    ``explicit`` and never cached, the default is cached in-process.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        registry = read_registry(source)
+        _label(registry, None, "explicit")
+        return registry
+    if source is not None:
+        return _from_file(Path(source), "explicit", cached=False)
     env = os.environ.get(ENV_REGISTRY, "").strip()
     if env:
         return _from_file(Path(env), "environment", cached=True)
@@ -116,8 +152,6 @@ def snapshot_metadata() -> dict[str, Any]:
 
 
 def _from_file(path: Path, origin: str, *, cached: bool) -> Registry:
-    from annotator.registry.loaders import load_registry
-
     key: tuple[Any, ...] | None = None
     if cached:
         try:
@@ -128,7 +162,7 @@ def _from_file(path: Path, origin: str, *, cached: bool) -> Registry:
         if key is not None and key in _loaded:
             return _loaded[key]
     try:
-        registry = load_registry(path)
+        registry = read_registry(path)
     except RegistryError as err:
         raise RegistryError(path, _explain(err.problem, origin)) from None
     _label(registry, path, origin)
@@ -151,10 +185,15 @@ def adopt_cached(path: Path, registry: Registry) -> None:
         _loaded[("cache", str(path.resolve()), stat.st_mtime_ns, stat.st_size)] = registry
 
 
-def _label(registry: Registry, path: Path, origin: str) -> None:
-    """Record in ``registry.meta`` where it came from (and, for the cache, when)."""
+def _label(registry: Registry, path: Path | None, origin: str) -> None:
+    """Record in ``registry.meta`` where it came from (and, for the cache, when).
+
+    ``path`` is the file read, None for a registry given as bytes.
+    """
     meta = registry.meta
     meta.extra["origin"] = origin
+    if path is None:
+        return
     if origin == "environment":
         meta.source = f"{path} (${ENV_REGISTRY})"
     elif origin == "cache":
@@ -185,8 +224,6 @@ def _explain(problem: str, origin: str) -> str:
 
 def _parse_snapshot(packed: bytes, info: dict[str, Any]) -> Registry:
     """The bundled snapshot parsed from its gzip-compressed CSV bytes."""
-    from annotator.registry.load_csv import load_csv
-
     try:
         text = gzip.decompress(packed).decode("utf-8")
     except (OSError, EOFError, ValueError) as err:  # UnicodeDecodeError is a ValueError
@@ -200,8 +237,6 @@ def _snapshot() -> Registry:
     key = ("snapshot",)
     if key in _loaded:
         return _loaded[key]
-    from annotator.registry import _snapcache
-
     data_dir = resources.files("annotator.registry").joinpath("data")
     try:
         packed = data_dir.joinpath("snapshot.csv.gz").read_bytes()

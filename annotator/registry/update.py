@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from annotator.errors import AnnotatorError, InputError, UpdateError
-from annotator.registry.model import Registry
+from annotator.registry._registry import Registry
+from annotator.registry.loaders import read_registry
 from annotator.registry.resolve import (
     CURRENT_NAMES,
     PREVIOUS_NAMES,
@@ -138,6 +139,7 @@ class _RichBar:
     """A rich progress bar on standard error, sized when the length is known."""
 
     def __init__(self, source: str, total: int | None) -> None:
+        # rich is imported only when a bar is shown (not in scripts, nor in tests).
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -171,10 +173,8 @@ def _progress_bar(source: str, total: int | None, *, enabled: bool) -> _NoBar | 
 
 def _check(source: str, path: Path) -> tuple[Registry, str]:
     """Load the download with the ordinary loader; return it and ``"xml"`` or ``"csv"``."""
-    from annotator.registry.loaders import load_registry
-
     try:
-        registry = load_registry(path)
+        registry = read_registry(path)
     except InputError as exc:
         raise UpdateError(f"{source}: not a usable registry ({exc.problem})") from None
     except AnnotatorError as exc:

@@ -286,3 +286,31 @@ def test_usage_errors_and_help(capsys) -> None:
     assert code == 2 and "invalid choice" in err
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "annotate registry lookup 443/tcp" in out
+
+
+def test_each_subcommand_loads_only_what_it_needs(tmp_path: Path) -> None:
+    # `show` writes plain CSV: no rich; only `update` needs the network modules.
+    code = (
+        "import sys; from annotator._cli_registry import run_registry_main; "
+        "run_registry_main(sys.argv[1:]); "
+        "loaded = [m for m in ('rich', 'urllib.request', 'annotator.registry.update') "
+        "if m in sys.modules]; "
+        "print('loaded:', ','.join(loaded), file=sys.stderr)"
+    )
+    registry = _csv(tmp_path / "tiny.csv", "http,80,tcp,World Wide Web HTTP,")
+    show = subprocess.run(
+        [sys.executable, "-c", code, "show", "--registry", str(registry)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert show.stdout.startswith("Service Name,") and "loaded: \n" in show.stderr
+    lookup = subprocess.run(
+        [sys.executable, "-c", code, "lookup", "80/tcp", "--registry", str(registry)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "http" in lookup.stdout and "loaded: rich\n" in lookup.stderr
