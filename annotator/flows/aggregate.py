@@ -3,15 +3,18 @@
 :class:`FlowAggregator` takes one :class:`~annotator.capture.columns.PacketBatch`
 at a time and keeps a table of *live* flows across batches
 (:class:`~annotator.flows.live.LiveTable`: numpy columns in slots, with a
-sorted hash index).  Per batch, everything is vectorized:
+sorted hash index).  Per batch, everything is vectorized, in stages:
 
-1. flow packets get a canonical key (:mod:`annotator.flows.keys`) and are
-   sorted by it, stably, so each key's packets stay in capture order;
-2. each key group is cut into *segments* where a new flow starts: after an
-   idle gap longer than the transport's timeout, or at a TCP SYN (without ACK)
-   whose previous SYN/FIN/RST event in the flow was a FIN or RST;
+1. flow packets get a canonical key and are grouped by it, each key's packets
+   in capture order (:mod:`annotator.flows.grouping`);
+2. each key group is looked up among the live flows, then cut into
+   *segments* where a new flow starts: after an idle gap longer than the
+   transport's timeout, or at a TCP SYN (without ACK) whose previous
+   SYN/FIN/RST event in the flow was a FIN or RST
+   (:mod:`annotator.flows.segments`);
 3. segments are reduced with ``ufunc.reduceat`` (packets, bytes, flags, times,
-   handshake, first payload bytes);
+   handshake) into flow pieces, which get their first payload bytes
+   (:mod:`annotator.flows.payload`) up to what their flow may still keep;
 4. a key's first segment continues its live flow when there is one; a key's
    last segment becomes live; everything else is finished;
 5. live flows idle for longer than their timeout (measured against a clock
@@ -26,94 +29,48 @@ client and server are decided at the end (:mod:`annotator.flows.direction`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from annotator.capture.columns import (
-    HS_OPEN,
-    KIND_FLOW,
-    PROTO_DCCP,
-    PROTO_SCTP,
-    PROTO_TCP,
-    PROTO_UDP,
-    TCP_FIN,
-    TCP_RST,
-    PacketBatch,
-)
-from annotator.errors import UsageError
+from annotator.capture.columns import PROTO_UDP, PacketBatch
 from annotator.flows.direction import AssignedPorts, decide
 from annotator.flows.early import EarlyEvidence, Fingerprinter
-from annotator.flows.flowcols import Flows, concat, empty_flows, take
-from annotator.flows.keys import canonical_keys, same_key, unpack_small
+from annotator.flows.flowcols import Flows, concat, take
+from annotator.flows.grouping import GroupedPackets, group_by_key
+from annotator.flows.keys import unpack_small
 from annotator.flows.live import LiveTable
 from annotator.flows.payload import collect_payload
+from annotator.flows.segments import (
+    HS_DIR_A_CLIENT,
+    HS_DIR_B_CLIENT,
+    Segments,
+    cut_segments,
+    idle_splits,
+    reduce_segments,
+    syn_splits,
+    tcp_events,
+)
 
-#: Idle timeouts in seconds, per transport.  Connection-oriented transports
-#: (TCP, SCTP, DCCP) get an hour: their flows also end on FIN/RST followed by a
-#: new SYN, so the timeout only matters for conversations whose end was not
-#: captured, and an hour keeps a quiet SSH or database session in one row.
-#: Datagram transports (UDP) get 120 s, NFStream's idle default, between Zeek's
-#: 60 s and the 180 s most NAT devices keep a UDP mapping.
-DEFAULT_IDLE_TIMEOUT: dict[str, float] = {
-    "tcp": 3600.0,
-    "udp": 120.0,
-    "sctp": 3600.0,
-    "dccp": 3600.0,
-}
-
-_PROTO_BY_NAME = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "sctp": PROTO_SCTP, "dccp": PROTO_DCCP}
-
-# Event codes of the FIN/RST-then-SYN rule.
-_EV_END = 1
-_EV_OPEN = 2
+# The idle timeouts are configured here, so they are importable from here too.
+from annotator.flows.timeouts import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
+from annotator.flows.timeouts import timeout_table as timeout_table
 
 
-def _group_order(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order that groups equal hashes, keeping capture order within a group.
+@dataclass
+class LiveMatch:
+    """How a batch's key groups meet the live flows, one element per group.
 
-    The packet index is packed into the low bits of the hash and the packed
-    words sorted (a plain, SIMD-accelerated sort of one uint64 array, faster
-    than a stable argsort); groups are runs of equal high bits.  Returns the
-    order and a mask marking the first packet of each group.
+    ``slot`` is the slot of the key's live flow, meaningful where ``found``.
+    ``first_seen`` (boundary mode only, else all False) marks keys met for
+    the first time in this file: their flow may continue one of the previous
+    file, which this aggregator cannot see.
     """
-    n = len(h)
-    bits = np.uint64(max(int(n - 1).bit_length(), 1))
-    packed = ((h >> bits) << bits) | np.arange(n, dtype=np.uint64)
-    packed.sort()
-    order = (packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)
-    high = packed >> bits
-    new_grp = np.ones(n, dtype=bool)
-    new_grp[1:] = high[1:] != high[:-1]
-    return order, new_grp
 
-
-def timeout_table(idle_timeout: float | Mapping[str, float] | None) -> np.ndarray:
-    """Idle timeout in nanoseconds for each IP protocol number (256 entries).
-
-    ``idle_timeout`` is one number of seconds for every transport, a mapping
-    naming some transports (the others keep their default), or None for the
-    defaults in :data:`DEFAULT_IDLE_TIMEOUT`.
-    """
-    chosen = dict(DEFAULT_IDLE_TIMEOUT)
-    if isinstance(idle_timeout, Mapping):
-        for name, value in idle_timeout.items():
-            if name not in chosen:
-                raise UsageError(
-                    f"idle_timeout: unknown transport {name!r} (use tcp, udp, sctp or dccp)"
-                )
-            chosen[name] = value
-    elif idle_timeout is not None:
-        chosen = dict.fromkeys(chosen, idle_timeout)
-    ns = {}
-    for name, seconds in chosen.items():
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
-            raise UsageError(f"idle_timeout for {name} must be a positive number of seconds")
-        # Anything beyond ~73 years (infinity included) means "never split".
-        ns[name] = int(min(seconds, 2.3e9) * 1e9)
-    table = np.full(256, ns["udp"], dtype=np.int64)
-    for name, value in ns.items():
-        table[_PROTO_BY_NAME[name]] = value
-    return table
+    slot: np.ndarray
+    found: np.ndarray
+    first_seen: np.ndarray
 
 
 class FlowAggregator:
@@ -129,9 +86,9 @@ class FlowAggregator:
     never carry a handshake) as soon as they start, with the same port rules
     and ``registry`` that :func:`annotator.flows.read.finish_flows` applies at
     the end, so their server side keeps only ``payload_s2c`` from the start
-    instead of the larger limit: the same payload comes out, with about 1.5 kB
-    less held per UDP flow while reading.  Pass the registry that
-    ``finish_flows`` will get.
+    instead of the larger limit: the same payload comes out, and a UDP flow
+    holds no more server bytes while reading than it will keep.  Pass the
+    registry that ``finish_flows`` will get.
     """
 
     def __init__(
@@ -151,249 +108,255 @@ class FlowAggregator:
         self.registry = registry
         self.live = LiveTable(self.timeout_ns)
         self.done: list[Flows] = []
-        self.now = np.iinfo(np.int64).min
+        self.now = int(np.iinfo(np.int64).min)
         self.early = EarlyEvidence(fingerprint, registry, self.limits) if fingerprint else None
         self.boundary = boundary
-        self.seen_h = np.zeros(0, dtype=np.uint64)  # keys met so far (boundary mode)
+        self.seen_h = np.zeros(0, dtype=np.uint64)  # key hashes met so far (boundary mode)
 
     @property
-    def evidence(self) -> list:
+    def evidence(self) -> list[Any]:
         """Fingerprint results so far; a flow's ``ev`` column indexes this list."""
         return self.early.results if self.early is not None else []
 
     def add(self, batch: PacketBatch, file_index: int = 0) -> None:
         """Fold one batch of packets into the flow tables."""
-        is_flow = batch["kind"] == KIND_FLOW
-        n = int(np.count_nonzero(is_flow))
-        if n == 0:
-            return
-        sel = np.arange(n) if n == len(is_flow) else np.flatnonzero(is_flow)
+        packets = group_by_key(batch)
+        if packets is not None:
+            self._fold(batch, packets, file_index)
 
-        def col(name: str) -> np.ndarray:
-            return batch[name] if n == len(is_flow) else batch[name][sel]
+    def _fold(self, batch: PacketBatch, packets: GroupedPackets, file_index: int) -> None:
+        """Fold a batch's grouped flow packets into the live and finished flows.
 
-        k = canonical_keys(
-            *(col(c) for c in ("src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport")),
-            col("proto"),
-            col("vlan"),
+        The stages of the module docstring, in order.  Every stage up to the
+        payload reads the live table as it was before the batch; only
+        :meth:`_continue_live`, :meth:`_replace_live` and :meth:`_expire_idle`
+        change it, in that order.
+        """
+        match = self._match_live(packets)
+        events = tcp_events(packets)
+        live_last_pkt_ts = self._live_column("last_pkt_ts", match.slot)
+        idle_split = idle_splits(packets, self.timeout_ns, match.found, live_last_pkt_ts)
+        ended_before, unknown_before = self._state_before_batch(
+            match, idle_split[packets.group_first]
         )
-        order, new_grp = _group_order(k.h)
-        key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
-        tied = ~new_grp[1:]
-        mixed = np.zeros(n - 1, dtype=bool)
-        for x in key:
-            mixed |= x[1:] != x[:-1]
-        if (mixed & tied).any():
-            # Two conversations share a hash prefix: group this batch exactly.
-            order = np.lexsort((k.small, k.b_lo, k.b_hi, k.a_lo, k.a_hi))
-            key = tuple(x[order] for x in (k.a_hi, k.a_lo, k.b_hi, k.b_lo, k.small))
-            new_grp[1:] = ~same_key(tuple(x[1:] for x in key), tuple(x[:-1] for x in key))
-        pk = sel[order]  # batch positions of the flow packets, grouped by key
-        self._fold(batch, pk, key, k.h[order], k.fwd[order], new_grp, file_index)
+        syn_split, rejoin = syn_splits(
+            packets, events, idle_split, ended_before, unknown_before, match.first_seen
+        )
+        segments = cut_segments(packets, idle_split | syn_split, match.found)
+        pieces = reduce_segments(
+            batch, packets, segments, events, match.first_seen, rejoin, file_index
+        )
+        live_slot = match.slot[segments.group]  # the key's live flow, per segment
+        self._add_payload(batch, packets, segments, pieces, live_slot)
+        continued = self._continue_live(pieces, segments, live_slot)
+        inserted = self._replace_live(pieces, segments, match)
+        self._expire_idle(packets.ts)
+        if self.early is not None:
+            self.early.settle_live(self.live.cols, np.concatenate([continued, inserted]))
 
-    def _fold(self, batch, pk, key, hs, fwd, new_grp, file_index) -> None:
-        n = len(pk)
-        pos_n = np.arange(n)
-        ts = batch["ts_ns"][pk]
-        flags = batch["tcp_flags"][pk]
-        hsk = batch["handshake"][pk]
-        proto = (key[4] >> np.uint64(48)).astype(np.uint8)
-        tmo = self.timeout_ns[proto]
-        gstart = np.flatnonzero(new_grp)
-        gid = np.cumsum(new_grp) - 1
+    def _live_column(self, name: str, slots: np.ndarray) -> np.ndarray:
+        """Column ``name`` of the live flows in ``slots``; zeros while no flow is live.
 
-        # Which key groups continue a live flow.
-        live = self.live.cols
-        slot, found = self.live.lookup(hs[gstart], tuple(x[gstart] for x in key))
-        n_live = len(self.live)
-        ngrp = len(gstart)
-        first_seen = np.zeros(ngrp, dtype=bool)
+        Callers use the values only where a live flow was found, so the
+        zeros merely stand in for an empty table.
+        """
+        column = self.live.cols[name]
+        if len(self.live):
+            return column[slots]
+        return np.zeros(len(slots), dtype=column.dtype)
+
+    def _match_live(self, packets: GroupedPackets) -> LiveMatch:
+        """Find each key group's live flow; in boundary mode, note keys new to the file."""
+        group_hash = packets.key_hash[packets.group_first]
+        slot, found = self.live.lookup(group_hash, packets.group_keys())
+        first_seen = np.zeros(packets.n_groups, dtype=bool)
         if self.boundary:
-            # Boundary mode: a key met for the first time in this file may
-            # continue a flow of the previous file, which is not known here.
-            gh = hs[gstart]
             seen = self.seen_h
-            at = np.minimum(np.searchsorted(seen, gh), max(len(seen) - 1, 0))
-            first_seen = ~found & ~((seen[at] == gh) if len(seen) else np.zeros(ngrp, bool))
-            self.seen_h = np.union1d(seen, gh[first_seen])
+            if len(seen):
+                at = np.minimum(np.searchsorted(seen, group_hash), len(seen) - 1)
+                first_seen = ~found & (seen[at] != group_hash)
+            else:
+                first_seen = ~found
+            self.seen_h = np.union1d(seen, group_hash[first_seen])
+        return LiveMatch(slot=slot, found=found, first_seen=first_seen)
 
-        # Idle-gap splits (in capture order within a key).
-        prev_ts = np.empty(n, dtype=np.int64)
-        prev_ts[1:] = ts[:-1]
-        prev_ts[gstart] = np.where(found, live["last_pkt_ts"][slot] if n_live else 0, ts[gstart])
-        gap_split = (ts - prev_ts) > tmo
+    def _state_before_batch(
+        self, match: LiveMatch, idle_at_group_start: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per key group: whether the flow before this batch had ended, and whether it is unknown.
 
-        # FIN/RST followed by a new SYN: the SYN starts a new flow when the
-        # previous FIN/RST/SYN event of the same flow was a FIN or RST.
-        is_tcp = proto == PROTO_TCP
-        ev = np.zeros(n, dtype=np.int8)
-        ev[is_tcp & ((flags & (TCP_FIN | TCP_RST)) != 0)] = _EV_END
-        ev[is_tcp & ((hsk & HS_OPEN) != 0)] = _EV_OPEN
-        evpos = np.where(ev != 0, pos_n, -1)
-        last_ev = np.maximum.accumulate(evpos)
-        prev_ev = np.empty(n, dtype=np.int64)
-        prev_ev[0] = -1
-        prev_ev[1:] = last_ev[:-1]
-        gap_start = np.maximum.accumulate(np.where(new_grp | gap_split, pos_n, 0))
-        has_prev = prev_ev >= gap_start
-        prev_end = has_prev & (ev[np.maximum(prev_ev, 0)] == _EV_END)
-        cont_group = found & ~gap_split[gstart]
-        live_ended = live["ended"][slot] if n_live else np.zeros(ngrp, dtype=bool)
-        # Boundary mode: until its first event, a key's first flow in the file
-        # acts as if its unseen predecessor had ended, so a first SYN starts a
-        # piece of its own (``rejoin``) that the merge puts back when that
-        # predecessor turns out not to have ended (annotator.flows.merge).
-        virtual = first_seen.copy()
-        if self.boundary and n_live:
-            virtual |= cont_group & live["head"][slot] & ~live["evented"][slot]
-        inherit = (
-            ~has_prev & (gap_start == gstart[gid]) & ((cont_group & live_ended) | virtual)[gid]
+        A group whose first packet resumes its live flow (found, no idle gap)
+        inherits that flow's last event.  In boundary mode a key's first flow
+        in the file -- a key met for the first time, or a live head that has
+        seen no event yet -- acts as if its unseen predecessor had ended, so
+        a first SYN starts a piece of its own (``rejoin``) that the merge puts
+        back when that predecessor turns out not to have ended
+        (:mod:`annotator.flows.merge`).  Returns ``(ended_before,
+        unknown_before)`` for :func:`~annotator.flows.segments.syn_splits`.
+        """
+        resumes = match.found & ~idle_at_group_start
+        unknown_before = match.first_seen.copy()
+        if self.boundary and len(self.live):
+            live_head = self._live_column("head", match.slot)
+            live_evented = self._live_column("evented", match.slot)
+            unknown_before |= resumes & live_head & ~live_evented
+        ended_before = (resumes & self._live_column("ended", match.slot)) | unknown_before
+        return ended_before, unknown_before
+
+    def _add_payload(
+        self,
+        batch: PacketBatch,
+        packets: GroupedPackets,
+        segments: Segments,
+        pieces: Flows,
+        live_slot: np.ndarray,
+    ) -> None:
+        """Fill the pieces' first payload bytes, only as many as their flow still needs."""
+        hs_dir = self._direction_for_limits(segments, pieces, live_slot)
+        room = self._payload_room(hs_dir, segments.continues, live_slot)
+        rows = packets.rows
+        collected = collect_payload(
+            batch.data,
+            batch["payload_off"][rows],
+            batch["payload_len"][rows],
+            packets.forward,
+            segments.start,
+            segments.packet_count,
+            room,
         )
-        syn_split = (ev == _EV_OPEN) & (prev_end | inherit)
-        rejoin = syn_split & ~has_prev & inherit & virtual[gid]
-        rejoin &= ~(first_seen[gid] & (pos_n == gstart[gid]))
-        split = gap_split | syn_split
-        split[gstart] |= ~found
+        for side, (data, length) in zip(("ab", "ba"), collected, strict=True):
+            pieces[f"pay_{side}"] = data
+            pieces[f"pay_len_{side}"] = length
 
-        # Segments: reduce packets into flow pieces.
-        segmark = split | new_grp
-        seg = np.flatnonzero(segmark)
-        nseg = len(seg)
-        seg_end = np.empty(nseg, dtype=np.int64)
-        seg_end[:-1] = seg[1:]
-        seg_end[-1] = n
-        seg_gid = gid[seg]
-        seg_cont = new_grp[seg] & ~split[seg]
-        last_of_grp = np.ones(nseg, dtype=bool)
-        last_of_grp[:-1] = seg_gid[1:] != seg_gid[:-1]
+    def _direction_for_limits(
+        self, segments: Segments, pieces: Flows, live_slot: np.ndarray
+    ) -> np.ndarray:
+        """``hs_dir`` per piece as far as payload limits go (0: client unknown yet).
 
-        wire = batch["wire_len"][pk].astype(np.int64)
-        count = seg_end - seg
-        r = empty_flows(nseg)
-        r["h"][:] = hs[seg]
-        for c, col in zip(("a_hi", "a_lo", "b_hi", "b_lo", "small"), key, strict=True):
-            r[c][:] = col[seg]
-        r["ip_version"][:] = batch["ip_version"][pk[seg]]
-        r["pk_ab"][:] = np.add.reduceat(fwd.astype(np.int64), seg)
-        r["pk_ba"][:] = count - r["pk_ab"]
-        r["by_ab"][:] = np.add.reduceat(np.where(fwd, wire, 0), seg)
-        r["by_ba"][:] = np.add.reduceat(wire, seg) - r["by_ab"]
-        r["flags"][:] = np.bitwise_or.reduceat(flags, seg)
-        r["first_ts"][:] = np.minimum.reduceat(ts, seg)
-        r["last_ts"][:] = np.maximum.reduceat(ts, seg)
-        r["last_pkt_ts"][:] = ts[seg_end - 1]
-        r["file"][:] = file_index
-        r["first_frame"][:] = batch["frame"][pk[seg]]
-        r["first_fwd"][:] = fwd[seg]
-        first_hs = np.minimum.reduceat(np.where(hsk != 0, pos_n, n), seg)
-        has_hs = first_hs < n
-        at = np.minimum(first_hs, n - 1)
-        a_client = np.where((hsk[at] & HS_OPEN) != 0, fwd[at], ~fwd[at])
-        r["hs_dir"][:] = np.where(has_hs, np.where(a_client, 1, 2), 0)
-        seg_last_ev = np.maximum.reduceat(evpos, seg)
-        seg_has_ev = seg_last_ev >= seg
-        r["ended"][:] = seg_has_ev & (ev[np.maximum(seg_last_ev, 0)] == _EV_END)
-        r["evented"][:] = seg_has_ev
-        r["first_pkt_ts"][:] = ts[seg]
-        r["open_first"][:] = ev[seg] == _EV_OPEN
-        r["head"][:] = new_grp[seg] & first_seen[seg_gid]
-        r["rejoin"][:] = rejoin[seg]
-
-        # First payload bytes, only for flows that still need some.
-        cont_slot = slot[seg_gid]
-        hs_dir = r["hs_dir"]
-        if n_live:
-            known = np.where(seg_cont, live["hs_dir"][cont_slot], 0)
-            hs_dir = np.where(known != 0, known, hs_dir)
+        A piece continuing a live flow takes that flow's handshake verdict
+        when it has one; with ``early_direction``, UDP pieces are decided by
+        the port rules; in boundary mode, pieces the merge may join to
+        another file's flow stay undecided (their direction is only known
+        after the merge), so they keep the larger limit both ways.
+        """
+        continues = segments.continues
+        known = np.where(continues, self._live_column("hs_dir", live_slot), 0)
+        hs_dir = np.where(known != 0, known, pieces["hs_dir"])
         if self.early_direction:
-            hs_dir = self._udp_direction(key, seg, seg_cont, cont_slot, r["first_fwd"], hs_dir)
+            hs_dir = self._udp_direction(pieces, continues, live_slot, hs_dir)
         if self.boundary:
-            # Pieces the merge may join to another file's flow keep the larger
-            # limit both ways: their direction is only known after the merge.
-            edge = r["head"] | r["rejoin"]
-            if n_live:
-                edge |= seg_cont & (live["head"][cont_slot] | live["rejoin"][cont_slot])
+            edge = pieces["head"] | pieces["rejoin"]
+            live_edge = self._live_column("head", live_slot) | self._live_column(
+                "rejoin", live_slot
+            )
+            edge |= continues & live_edge
             hs_dir = np.where(edge, 0, hs_dir)
+        return hs_dir
+
+    def _payload_room(
+        self, hs_dir: np.ndarray, continues: np.ndarray, live_slot: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bytes each piece may still take from A and from B.
+
+        The server side's limit is ``payload_s2c`` once the server is known,
+        else both sides get the larger limit; a piece continuing a live flow
+        subtracts what that flow holds already.
+        """
         c2s, s2c = self.limits
-        need = []
-        for side, server_dir in (("ab", 2), ("ba", 1)):
-            limit = np.where(hs_dir == server_dir, s2c, max(c2s, s2c))
-            have = np.where(seg_cont, live[f"pay_len_{side}"][cont_slot], 0) if n_live else 0
-            need.append(np.maximum(limit - have, 0))
-        got = collect_payload(
-            batch.data, batch["payload_off"][pk], batch["payload_len"][pk], fwd, seg, count, need
+        room = []
+        for side, b_is_client in (("ab", HS_DIR_B_CLIENT), ("ba", HS_DIR_A_CLIENT)):
+            limit = np.where(hs_dir == b_is_client, s2c, max(c2s, s2c))
+            held = np.where(continues, self._live_column(f"pay_len_{side}", live_slot), 0)
+            room.append(np.maximum(limit - held, 0))
+        return room[0], room[1]
+
+    def _udp_direction(
+        self, pieces: Flows, continues: np.ndarray, live_slot: np.ndarray, hs_dir: np.ndarray
+    ) -> np.ndarray:
+        """``hs_dir`` with UDP pieces' client side filled in by the port rules.
+
+        The final decision (:func:`~annotator.flows.direction.decide`) for a
+        UDP flow depends only on its ports and on who sent its first packet
+        -- the live flow's, for a piece that continues one -- so it can be
+        taken here already, for payload limits only.
+        """
+        small = pieces["small"]
+        udp = np.flatnonzero((small >> np.uint64(48)) == PROTO_UDP)
+        if len(udp) == 0:
+            return hs_dir
+        live_first_fwd = self._live_column("first_fwd", live_slot[udp])
+        first_fwd = np.where(continues[udp], live_first_fwd, pieces["first_fwd"][udp])
+        proto, a_port, b_port = unpack_small(small[udp])
+        no_handshake = np.zeros(len(udp), dtype=np.uint8)
+        client_is_a, _ = decide(proto, a_port, b_port, no_handshake, first_fwd, self.registry)
+        hs_dir = hs_dir.copy()
+        hs_dir[udp] = np.where(client_is_a, HS_DIR_A_CLIENT, HS_DIR_B_CLIENT)
+        return hs_dir
+
+    def _continue_live(
+        self, pieces: Flows, segments: Segments, live_slot: np.ndarray
+    ) -> np.ndarray:
+        """Add the pieces that carry on a live flow into it; return the slots updated."""
+        continuing = np.flatnonzero(segments.continues)
+        slots = live_slot[continuing]
+        if len(continuing) == 0:
+            return slots
+        live = self.live.cols
+        for name in ("pk_ab", "pk_ba", "by_ab", "by_ba", "pay_len_ab", "pay_len_ba"):
+            live[name][slots] += pieces[name][continuing]
+        live["flags"][slots] |= pieces["flags"][continuing]
+        live["first_ts"][slots] = np.minimum(
+            live["first_ts"][slots], pieces["first_ts"][continuing]
         )
-        for side, (data, length) in zip(("ab", "ba"), got, strict=True):
-            r[f"pay_{side}"] = data
-            r[f"pay_len_{side}"] = length
+        live["last_ts"][slots] = np.maximum(live["last_ts"][slots], pieces["last_ts"][continuing])
+        live["last_pkt_ts"][slots] = pieces["last_pkt_ts"][continuing]
+        live_hs_dir = live["hs_dir"][slots]
+        live["hs_dir"][slots] = np.where(
+            live_hs_dir == 0, pieces["hs_dir"][continuing], live_hs_dir
+        )
+        # A piece without events leaves the flow's last event as it was.
+        evented = pieces["evented"][continuing]
+        live["ended"][slots] = np.where(evented, pieces["ended"][continuing], live["ended"][slots])
+        live["evented"][slots] |= evented
+        for side in ("ab", "ba"):
+            held, more = live[f"pay_{side}"], pieces[f"pay_{side}"]
+            for i in np.flatnonzero(pieces[f"pay_len_{side}"][continuing] > 0):
+                held[slots[i]] = held[slots[i]] + more[continuing[i]]
+        return slots
 
-        # Continue live flows with the segments that carry on from them.
-        cs = np.flatnonzero(seg_cont)
-        if len(cs):
-            s = cont_slot[cs]
-            for c in ("pk_ab", "pk_ba", "by_ab", "by_ba", "pay_len_ab", "pay_len_ba"):
-                live[c][s] += r[c][cs]
-            live["flags"][s] |= r["flags"][cs]
-            live["first_ts"][s] = np.minimum(live["first_ts"][s], r["first_ts"][cs])
-            live["last_ts"][s] = np.maximum(live["last_ts"][s], r["last_ts"][cs])
-            live["last_pkt_ts"][s] = r["last_pkt_ts"][cs]
-            live["hs_dir"][s] = np.where(live["hs_dir"][s] == 0, r["hs_dir"][cs], live["hs_dir"][s])
-            live["ended"][s] = np.where(seg_has_ev[cs], r["ended"][cs], live["ended"][s])
-            live["evented"][s] |= r["evented"][cs]
-            for side in ("ab", "ba"):
-                col, add = live[f"pay_{side}"], r[f"pay_{side}"]
-                for i in np.flatnonzero(r[f"pay_len_{side}"][cs] > 0):
-                    col[s[i]] = col[s[i]] + add[cs[i]]
+    def _replace_live(self, pieces: Flows, segments: Segments, match: LiveMatch) -> np.ndarray:
+        """Finish what this batch ended and make each key's newest flow live.
 
-        # Live flows whose key moved on to a new flow in this batch are done;
-        # each key's last new segment becomes live.
-        if not last_of_grp.all():
-            self._finished(take(r, ~seg_cont & ~last_of_grp))
-        retired = self.live.remove(slot[found & ~seg_cont[last_of_grp]])
+        Pieces that start a new flow and are not their key's last are
+        finished already; a live flow whose key moved on to a new flow is
+        taken out and finished; each key's last new piece becomes live.
+        Returns the slots of the flows inserted.
+        """
+        starts_new = ~segments.continues
+        if not segments.last_of_group.all():
+            self._finished(take(pieces, starts_new & ~segments.last_of_group))
+        moved_on = match.found & ~segments.continues[segments.last_of_group]
+        retired = self.live.remove(match.slot[moved_on])
         if retired is not None:
             self._finished(retired)
-        inserted = self.live.insert(take(r, ~seg_cont & last_of_grp))
+        return self.live.insert(take(pieces, starts_new & segments.last_of_group))
 
-        # Release flows idle for longer than their timeout.  The clock is the
-        # batch's median timestamp, so one corrupt far-future timestamp cannot
-        # expire every live flow at once.
+    def _expire_idle(self, ts: np.ndarray) -> None:
+        """Finish and release the live flows idle for longer than their timeout.
+
+        The clock is the batch's median timestamp, never going back, so one
+        corrupt far-future timestamp cannot expire every live flow at once.
+        """
         self.now = max(self.now, int(np.median(ts)))
         expired = self.live.remove(self.live.idle(self.now))
         if expired is not None:
             self._finished(expired)
-        if self.early is not None:
-            touched = np.concatenate([cont_slot[cs], inserted])
-            self.early.settle_live(self.live.cols, touched)
 
     def _finished(self, rows: Flows) -> None:
         """Keep finished flows; with a fingerprinter, their payload turns into evidence."""
         if self.early is not None:
             self.early.settle_finished(rows)
         self.done.append(rows)
-
-    def _udp_direction(self, key, seg, seg_cont, cont_slot, first_fwd, hs_dir) -> np.ndarray:
-        """``hs_dir`` with UDP segments' client side filled in by the port rules.
-
-        The final decision (:func:`~annotator.flows.direction.decide`) for a
-        UDP flow depends only on its ports and on who sent its first packet
-        -- the live flow's, for a segment that continues one -- so it can be
-        taken here already, for payload limits only.
-        """
-        small = key[4][seg]
-        udp = np.flatnonzero((small >> np.uint64(48)) == PROTO_UDP)
-        if len(udp) == 0:
-            return hs_dir
-        small = small[udp]
-        first = first_fwd[udp]
-        if len(self.live):
-            cont = seg_cont[udp]
-            first = np.where(cont, self.live.cols["first_fwd"][cont_slot[udp]], first)
-        proto, a_port, b_port = unpack_small(small)
-        no_hs = np.zeros(len(udp), dtype=np.uint8)
-        client_is_a, _ = decide(proto, a_port, b_port, no_hs, first, self.registry)
-        hs_dir = hs_dir.copy()
-        hs_dir[udp] = np.where(client_is_a, 1, 2)
-        return hs_dir
 
     def finish(self) -> Flows:
         """Every flow, finished or still live, in one table (canonical orientation).
