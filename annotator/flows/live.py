@@ -37,9 +37,15 @@ class LiveTable:
         self.timeout_ns = timeout_ns
         self.due = _NEVER  # no live flow can expire at or before this clock
 
+    def _timeouts(self) -> np.ndarray:
+        """The idle timeout per IP protocol number; idle tracking needs them."""
+        if self.timeout_ns is None:
+            raise ValueError("LiveFlows was made without idle timeouts (timeout_ns)")
+        return self.timeout_ns
+
     def _deadlines(self, last_ts: np.ndarray, small: np.ndarray) -> np.ndarray:
         """Last timestamp plus the transport's timeout, saturating at the int64 maximum."""
-        tmo = self.timeout_ns[(small >> np.uint64(48)).astype(np.uint8)]
+        tmo = self._timeouts()[(small >> np.uint64(48)).astype(np.uint8)]
         return np.where(last_ts > _NEVER - tmo, _NEVER, last_ts + tmo)
 
     def __len__(self) -> int:
@@ -104,7 +110,7 @@ class LiveTable:
         slots = self.index_slot
         last_ts, small = self.cols["last_ts"][slots], self.cols["small"][slots]
         proto = (small >> np.uint64(48)).astype(np.uint8)
-        gone = (now - last_ts) > self.timeout_ns[proto]
+        gone = (now - last_ts) > self._timeouts()[proto]
         stay = ~gone
         self.due = int(self._deadlines(last_ts[stay], small[stay]).min()) if stay.any() else _NEVER
         return slots[gone]

@@ -162,7 +162,7 @@ class SetMerger:
             _attribute_trailing(prev, orphans, this_file - 1, part.leading, cols,
                                 np.arange(m, len(cols["h"])))  # fmt: skip
         waiting = trailing is not None and len(trailing["ts_ns"]) > 0
-        self._pending = (part, trailing) if waiting else None
+        self._pending = (part, trailing) if trailing is not None and waiting else None
         target = np.arange(len(cols["h"]), dtype=np.int64)
         met = _merge_file(cols, np.arange(m, len(cols["h"])), target, carry, self.timeout_ns)
         # A carried flow whose key was met in this file can no longer go on:

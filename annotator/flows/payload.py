@@ -10,7 +10,7 @@ vectorized: a segmented running sum of payload lengths says how many bytes of
 each packet still fit.  The kept pieces -- a flow's first few segments, so
 their number is bounded by the flows, not the packets -- are gathered either
 with one fancy index over the batch buffer (short pieces) or joined as buffer
-slices (long pieces, where a per-byte index would cost ~30x more), then cut
+slices (long pieces, where a per-byte index costs far more), then cut
 into one ``bytes`` object per flow piece.
 
 TCP is taken in capture order: retransmitted or reordered segments are not
@@ -47,7 +47,9 @@ def collect_payload(
     nseg = len(seg_start)
     result = []
     wants = (need[0] > 0) | (need[1] > 0)
-    cand = np.flatnonzero(np.repeat(wants, count) & (payload_len > 0)) if wants.any() else []
+    cand: np.ndarray | list[int] = (
+        np.flatnonzero(np.repeat(wants, count) & (payload_len > 0)) if wants.any() else []
+    )
     for side in (0, 1):
         out = np.full(nseg, b"", dtype=object)
         length = np.zeros(nseg, dtype=np.int32)
@@ -90,10 +92,10 @@ def _gather(data: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> bytes:
 
     Two equivalent ways, chosen by cost: short pieces are gathered with one
     fancy index (cost per byte), long ones joined as buffer slices (cost per
-    piece, ~30x less than per byte for full-sized segments).
+    piece, far less than per byte for full-sized segments).
     """
     if len(lens) * SLICE_MIN_AVERAGE < int(lens.sum()):
-        view = memoryview(data)
+        view = memoryview(data.data)
         pieces = zip(offs.tolist(), lens.tolist(), strict=True)
         return b"".join([view[o : o + n] for o, n in pieces])
     return data[_gather_index(offs, lens)].tobytes()
