@@ -21,7 +21,7 @@ from annotator.flows.options import (
     IdleTimeout,
     Progress,
 )
-from annotator.flows.table import FLOW_COLUMNS as READ_FLOW_COLUMNS
+from annotator.flows.table import FLOW_TABLE_COLUMNS
 from annotator.registry import Registry
 from annotator.registry.resolve import resolve_registry
 from annotator.result import AnnotateResult, FlowTable
@@ -30,10 +30,10 @@ Source = str | PathLike[str] | BinaryIO
 Sources = Source | Sequence[Source]
 
 #: Column order of ``AnnotateResult.flows`` (documented in docs/output.md): the
-#: flow stage's columns up to ``direction_basis``, then what triage adds, then
+#: flow table's columns up to ``direction_basis``, then what triage adds, then
 #: the pivots (Community ID, frame, Wireshark filter, file).
-FLOW_COLUMNS = (
-    *READ_FLOW_COLUMNS[: READ_FLOW_COLUMNS.index("direction_basis") + 1],
+ANNOTATED_FLOW_COLUMNS = (
+    *FLOW_TABLE_COLUMNS[: FLOW_TABLE_COLUMNS.index("direction_basis") + 1],
     "port_class",
     "service",
     "services",
@@ -156,8 +156,8 @@ def assemble(table: FlowTable, reg: Registry, started: pd.Timestamp) -> Annotate
 
     flows, findings = triage(table, reg)
     flows = flows[
-        [c for c in FLOW_COLUMNS if c in flows.columns]
-        + [c for c in flows.columns if c not in FLOW_COLUMNS]
+        [c for c in ANNOTATED_FLOW_COLUMNS if c in flows.columns]
+        + [c for c in flows.columns if c not in ANNOTATED_FLOW_COLUMNS]
     ]
     return AnnotateResult(
         flows=flows.reset_index(drop=True),
