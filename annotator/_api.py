@@ -78,7 +78,7 @@ def read_flows(
     bomb_guard: bool = True,
     fingerprint: Fingerprinter | None = None,
     jobs: int = 1,
-    sha256: bool = True,
+    sha256: bool = False,
 ) -> FlowTable:
     """Read one capture (or several, in order, as one capture) into a flow table.
 
@@ -90,7 +90,8 @@ def read_flows(
     2,048 and 256); ``progress`` is called with the packets and stored bytes
     read so far; ``bomb_guard=False`` lifts the decompression limits; ``jobs``
     reads that many files of a set at once, with the same result.
-    ``sha256=False`` skips each file's SHA-256 (``captures[i].sha256`` is then None).
+    ``sha256=True`` also computes each file's SHA-256 (``captures[i].sha256``;
+    None without it): the flow table alone does not need it, reports do.
     ``fingerprint`` turns first payload bytes into evidence as they complete
     (see :class:`~annotator.flows.options.ReadOptions`).
     """
@@ -125,7 +126,9 @@ def annotate(
     object, or a list of them read in order as one capture.  ``registry`` is a
     :class:`Registry`, a registry file in any supported form, or None for the
     default (``$ANNOTATOR_REGISTRY``, the cached update, the bundled snapshot).
-    The reading options are those of :func:`read_flows`.
+    The reading options are those of :func:`read_flows`, but each file's
+    SHA-256 is computed unless ``sha256=False``: reports carry it for the
+    chain of custody.
     Returns an :class:`AnnotateResult` with ``.flows`` (one row per flow),
     ``.findings``, ``.other``, ``.accounting``, ``.captures``, ``.registry``.
     """

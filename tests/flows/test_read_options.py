@@ -4,6 +4,7 @@ every reader as they are (worker processes and Dask workers included)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import multiprocessing
 import pickle
 
@@ -68,6 +69,18 @@ def test_a_timeout_mapping_changed_later_changes_nothing() -> None:
     options = ReadOptions(idle_timeout=timeouts)
     timeouts["udp"] = -1.0
     assert options.idle_timeout == {"udp": 60.0}
+
+
+def test_read_flows_hashes_only_when_asked_annotate_by_default(samples) -> None:
+    path = samples / "mixed.pcap"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert annotator.read_flows(path).captures[0].sha256 is None
+    assert annotator.read_flows(path, sha256=True).captures[0].sha256 == digest
+    assert annotator.annotate(path).captures[0].sha256 == digest
+    assert annotator.annotate(path, sha256=False).captures[0].sha256 is None
+    # Hashing changes nothing else.
+    hashed, bare = annotator.read_flows(path, sha256=True), annotator.read_flows(path)
+    assert hashed.flows.equals(bare.flows) and hashed.accounting == bare.accounting
 
 
 def _say_readers(source, options, registry, **_):
