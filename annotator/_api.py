@@ -1,15 +1,27 @@
-"""The library's entry points, wired stage to stage (capture -> flows -> triage)."""
+"""The library's entry points, wired stage to stage (capture -> flows -> triage).
+
+Their keywords are turned once into the flow stage's
+:class:`~annotator.flows.options.ReadOptions`, which checks them; the
+registry is resolved here, so a result says where it came from.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pandas as pd
 
-from annotator.flows import read_flows as _read_flows
-from annotator.flows.table import FLOW_COLUMNS as READ_FLOW_COLUMNS
+from annotator.flows import ReadOptions, read_flow_table
+from annotator.flows.early import Fingerprinter
+from annotator.flows.options import (
+    DEFAULT_PAYLOAD_C2S,
+    DEFAULT_PAYLOAD_S2C,
+    IdleTimeout,
+    Progress,
+)
+from annotator.flows.table import FLOW_TABLE_COLUMNS
 from annotator.registry import Registry
 from annotator.registry.resolve import resolve_registry
 from annotator.result import AnnotateResult, FlowTable
@@ -18,10 +30,10 @@ Source = str | PathLike[str] | BinaryIO
 Sources = Source | Sequence[Source]
 
 #: Column order of ``AnnotateResult.flows`` (documented in docs/output.md): the
-#: flow stage's columns up to ``direction_basis``, then what triage adds, then
+#: flow table's columns up to ``direction_basis``, then what triage adds, then
 #: the pivots (Community ID, frame, Wireshark filter, file).
-FLOW_COLUMNS = (
-    *READ_FLOW_COLUMNS[: READ_FLOW_COLUMNS.index("direction_basis") + 1],
+ANNOTATED_FLOW_COLUMNS = (
+    *FLOW_TABLE_COLUMNS[: FLOW_TABLE_COLUMNS.index("direction_basis") + 1],
     "port_class",
     "service",
     "services",
@@ -44,29 +56,69 @@ FLOW_COLUMNS = (
 )
 
 
-def _registry(registry: Registry | str | PathLike[str] | None) -> Registry:
+def as_registry(registry: Registry | str | PathLike[str] | None) -> Registry:
+    """A :class:`Registry` as given, or loaded from a file, or the default.
+
+    Loaded through the resolver, so the result says where it came from
+    (``meta.extra["origin"]``: explicit, environment, cache or snapshot).
+    """
     if isinstance(registry, Registry):
         return registry
-    # Through the resolver, so the result says where it came from
-    # (meta.extra["origin"]: explicit, environment, cache or snapshot).
     return resolve_registry(registry)
 
 
 def read_flows(
-    paths: Sources, *, registry: Registry | str | PathLike[str] | None = None, **options: Any
+    paths: Sources,
+    *,
+    registry: Registry | str | PathLike[str] | None = None,
+    idle_timeout: IdleTimeout = None,
+    payload_c2s: int = DEFAULT_PAYLOAD_C2S,
+    payload_s2c: int = DEFAULT_PAYLOAD_S2C,
+    progress: Progress | None = None,
+    bomb_guard: bool = True,
+    fingerprint: Fingerprinter | None = None,
+    jobs: int = 1,
+    sha256: bool = False,
 ) -> FlowTable:
     """Read one capture (or several, in order, as one capture) into a flow table.
 
     ``registry`` (a :class:`Registry`, a registry file, or None for the
-    default) decides direction when no handshake was seen.  ``options`` pass
-    through to :func:`annotator.flows.read_flows` (idle timeouts, payload
-    limits, progress callback).
+    default) decides direction when no handshake was seen.  ``idle_timeout``
+    is seconds of silence after which a key starts a new flow (one number, a
+    mapping by transport, or None for the defaults); ``payload_c2s`` and
+    ``payload_s2c`` bound the first payload bytes kept per flow (at least
+    2,048 and 256); ``progress`` is called with the packets and stored bytes
+    read so far; ``bomb_guard=False`` lifts the decompression limits; ``jobs``
+    reads that many files of a set at once, with the same result.
+    ``sha256=True`` also computes each file's SHA-256 (``captures[i].sha256``;
+    None without it): the flow table alone does not need it, reports do.
+    ``fingerprint`` turns first payload bytes into evidence as they complete
+    (see :class:`~annotator.flows.options.ReadOptions`).
     """
-    return _read_flows(paths, registry=_registry(registry), **options)
+    reg = as_registry(registry)
+    options = ReadOptions(
+        idle_timeout=idle_timeout,
+        payload_c2s=payload_c2s,
+        payload_s2c=payload_s2c,
+        bomb_guard=bomb_guard,
+        sha256=sha256,
+        fingerprint=fingerprint,
+        jobs=jobs,
+    )
+    return read_flow_table(paths, options, registry=reg, progress=progress)
 
 
 def annotate(
-    paths: Sources, registry: Registry | str | PathLike[str] | None = None, **options: Any
+    paths: Sources,
+    registry: Registry | str | PathLike[str] | None = None,
+    *,
+    idle_timeout: IdleTimeout = None,
+    payload_c2s: int = DEFAULT_PAYLOAD_C2S,
+    payload_s2c: int = DEFAULT_PAYLOAD_S2C,
+    progress: Progress | None = None,
+    bomb_guard: bool = True,
+    jobs: int = 1,
+    sha256: bool = True,
 ) -> AnnotateResult:
     """Annotate a capture: flows labelled by registered service, checked, flagged.
 
@@ -74,14 +126,26 @@ def annotate(
     object, or a list of them read in order as one capture.  ``registry`` is a
     :class:`Registry`, a registry file in any supported form, or None for the
     default (``$ANNOTATOR_REGISTRY``, the cached update, the bundled snapshot).
+    The reading options are those of :func:`read_flows`, but each file's
+    SHA-256 is computed unless ``sha256=False``: reports carry it for the
+    chain of custody.
     Returns an :class:`AnnotateResult` with ``.flows`` (one row per flow),
     ``.findings``, ``.other``, ``.accounting``, ``.captures``, ``.registry``.
     """
     from annotator.evidence import fingerprint_payloads
 
     started = pd.Timestamp.now(tz="UTC")
-    reg = _registry(registry)
-    table = _read_flows(paths, registry=reg, fingerprint=fingerprint_payloads, **options)
+    reg = as_registry(registry)
+    options = ReadOptions(
+        idle_timeout=idle_timeout,
+        payload_c2s=payload_c2s,
+        payload_s2c=payload_s2c,
+        bomb_guard=bomb_guard,
+        sha256=sha256,
+        fingerprint=fingerprint_payloads,
+        jobs=jobs,
+    )
+    table = read_flow_table(paths, options, registry=reg, progress=progress)
     return assemble(table, reg, started)
 
 
@@ -95,8 +159,8 @@ def assemble(table: FlowTable, reg: Registry, started: pd.Timestamp) -> Annotate
 
     flows, findings = triage(table, reg)
     flows = flows[
-        [c for c in FLOW_COLUMNS if c in flows.columns]
-        + [c for c in flows.columns if c not in FLOW_COLUMNS]
+        [c for c in ANNOTATED_FLOW_COLUMNS if c in flows.columns]
+        + [c for c in flows.columns if c not in ANNOTATED_FLOW_COLUMNS]
     ]
     return AnnotateResult(
         flows=flows.reset_index(drop=True),

@@ -281,11 +281,7 @@ def run_annotate(args: argparse.Namespace) -> int:
     from annotator.report import render_terminal, write_report
 
     started = time.perf_counter()
-    options: dict[str, object] = {}
-    if args.no_bomb_guard:
-        options["bomb_guard"] = False
-    if args.no_hash:
-        options["sha256"] = False
+    bomb_guard, sha256 = not args.no_bomb_guard, not args.no_hash
     if args.captures.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
     # Each -o's format is settled before the read, so a conflict costs no time.
@@ -319,15 +315,21 @@ def run_annotate(args: argparse.Namespace) -> int:
             from annotator.dask import annotate_many
 
             result = annotate_many(
-                captures, args.dask, registry=args.registry, progress=progress, **options
+                expanded.sources,  # no standard input here: these are paths and URLs
+                args.dask,
+                registry=args.registry,
+                progress=progress,
+                bomb_guard=bomb_guard,
+                sha256=sha256,
             )
         else:
             result = annotator.annotate(
                 captures if len(captures) > 1 else captures[0],
                 registry=args.registry,
                 progress=progress,
+                bomb_guard=bomb_guard,
+                sha256=sha256,
                 jobs=args.jobs,
-                **options,
             )
 
     if args.output:

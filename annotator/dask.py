@@ -1,7 +1,7 @@
 """Annotating a capture set on a Dask cluster (``pip install 'annotator[dask]'``).
 
 Each file of the set is one task: a worker reads it with
-:func:`annotator.flows.read.read_part` in boundary mode (a worker cannot
+:func:`annotator.flows.part.read_part` in boundary mode (a worker cannot
 cheaply peek at the other files to learn which comes first) and fingerprints
 payloads as flows complete, so what travels back is a
 :class:`~annotator.flows.merge.FilePart` (flow records, fingerprint results and
@@ -20,16 +20,28 @@ when this module is.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pandas as pd
 
+from annotator._api import as_registry, assemble
+from annotator.capture.inputs import expand_inputs
 from annotator.errors import AnnotatorError, InputError, UsageError
+from annotator.evidence import fingerprint_payloads
+from annotator.flows.capture_set import (
+    OrderedMerge,
+    build_set_merger,
+    first_timestamp,
+    time_order,
+)
+from annotator.flows.finish import build_flow_table
+from annotator.flows.merge import FilePart
+from annotator.flows.options import Progress, ReadOptions
+from annotator.flows.part import read_part
 from annotator.registry import Registry
 from annotator.result import AnnotateResult, FlowTable
 
@@ -44,7 +56,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 #: URL schemes opened with fsspec on the worker rather than as local paths.
 _URL_MARK = "://"
 
-#: Reading options passed through to every worker (see ``read_flows``).
+#: The reading keywords a cluster read takes (see :func:`annotator.read_flows`).
 _OPTIONS = ("idle_timeout", "payload_c2s", "payload_s2c", "bomb_guard", "sha256")
 
 
@@ -65,11 +77,33 @@ class _NamedStream(io.RawIOBase):
         return len(data)
 
 
+def _as_file(raw: Any, url: str) -> BinaryIO:
+    """A remote file under its URL's name, as the binary file the capture readers take
+    (they only read it, front to back)."""
+    return cast(BinaryIO, _NamedStream(raw, url))
+
+
 def _is_url(source: Any) -> bool:
     return isinstance(source, str) and _URL_MARK in source
 
 
-def _read_one(source: str, options: dict[str, Any], registry: Registry) -> Any:
+def _open_url(url: str) -> Any:
+    """The fsspec file of ``url``, opened on the worker; a one-line InputError when it cannot be.
+
+    HTTP is streamed (no range requests, which plain servers lack); the
+    reader reads front to back and never seeks.
+    """
+    streamed = {"block_size": 0} if url.startswith(("http://", "https://")) else {}
+    try:
+        return fsspec.open(url, "rb", **streamed).open()
+    except FileNotFoundError:
+        problem = "no such file"
+    except Exception as exc:  # any backend's failure to open, as one line
+        problem = f"cannot open: {exc}"
+    raise InputError(url, problem)
+
+
+def _read_one(source: str, options: ReadOptions, registry: Registry) -> FilePart:
     """Worker side: one file (path or URL) into a fingerprinted FilePart.
 
     An :class:`AnnotatorError` leaves without its chained cause: the cause
@@ -85,20 +119,12 @@ def _read_one(source: str, options: dict[str, Any], registry: Registry) -> Any:
 
 def _first_one(source: str) -> int | None:
     """Worker side: the first packet's timestamp of one file (path or URL), to order the set."""
-    from annotator.flows.read import first_timestamp
-
     try:
         if not _is_url(source):
             return first_timestamp(source)
-        streamed = {"block_size": 0} if source.startswith(("http://", "https://")) else {}
+        raw = _open_url(source)
         try:
-            raw = fsspec.open(source, "rb", **streamed).open()
-        except FileNotFoundError:
-            raise InputError(source, "no such file") from None
-        except Exception as exc:  # any backend's failure to open, as one line
-            raise InputError(source, f"cannot open: {exc}") from None
-        try:
-            return first_timestamp(_NamedStream(raw, source))
+            return first_timestamp(_as_file(raw, source))
         finally:
             raw.close()
     except AnnotatorError as exc:
@@ -106,27 +132,13 @@ def _first_one(source: str) -> int | None:
         raise
 
 
-def _read_source(source: str, options: dict[str, Any], registry: Registry) -> Any:
-    from annotator.evidence import fingerprint_payloads
-    from annotator.flows.read import read_part
-
-    kwargs = dict(options, registry=registry, fingerprint=fingerprint_payloads, boundary=True)
+def _read_source(source: str, options: ReadOptions, registry: Registry) -> FilePart:
     if not _is_url(source):
-        return read_part(source, **kwargs)
-    # HTTP is streamed (no range requests, which plain servers lack); the
-    # reader reads front to back and never seeks.
-    streamed = {"block_size": 0} if source.startswith(("http://", "https://")) else {}
+        return read_part(source, options, registry, boundary=True)
+    raw = _open_url(source)
     problem = None
     try:
-        raw = fsspec.open(source, "rb", **streamed).open()
-    except FileNotFoundError:
-        problem = "no such file"
-    except Exception as exc:  # any backend's failure to open, as one line
-        problem = f"cannot open: {exc}"
-    if problem is not None:
-        raise InputError(source, problem)
-    try:
-        part = read_part(_NamedStream(raw, source), **kwargs)
+        part = read_part(_as_file(raw, source), options, registry, boundary=True)
     except AnnotatorError:
         raise
     except OSError as exc:
@@ -150,25 +162,9 @@ def _expand(paths: Any) -> list[str]:
         raise UsageError("annotator.dask: give capture paths or URLs (not streams)")
     if "-" in items:
         raise UsageError("annotator.dask: standard input cannot be sent to a cluster")
-    local = [p for p in items if not _is_url(p)]
-    expanded: dict[str, list[str]] = {}
-    try:
-        from annotator.capture.inputs import expand_inputs
-    except ImportError:
-        expand_inputs = None
-    for p in local:
-        if expand_inputs is not None:
-            expanded[p] = [os.fspath(s) for s in expand_inputs([p]).sources]
-        elif os.path.isdir(p):
-            expanded[p] = sorted(
-                os.path.join(p, n) for n in os.listdir(p) if os.path.isfile(os.path.join(p, n))
-            )
-        elif not os.path.lexists(p) and set("*?[") & set(p):
-            expanded[p] = sorted(glob.glob(p))
-            if not expanded[p]:
-                raise InputError(p, "no file matches this pattern")
-        else:
-            expanded[p] = [p]
+    expanded = {
+        p: [os.fspath(s) for s in expand_inputs([p]).sources] for p in items if not _is_url(p)
+    }
     return [s for p in items for s in expanded.get(p, [p])]
 
 
@@ -200,25 +196,17 @@ def _client(client: Any) -> tuple[Any, bool]:
     raise UsageError("client must be a distributed.Client or a scheduler address string")
 
 
-def _options(options: dict[str, Any]) -> tuple[dict[str, Any], Callable | None]:
-    """Check the reading options on the driver, before anything is sent."""
-    from annotator.flows.aggregate import timeout_table
-    from annotator.flows.read import DEFAULT_PAYLOAD_C2S, DEFAULT_PAYLOAD_S2C, _check_limit
+def _options(options: dict[str, Any]) -> tuple[ReadOptions, Progress | None]:
+    """The reading options, checked on the driver before anything is sent.
 
+    Files are fingerprinted on the workers, so only evidence travels back.
+    """
     progress = options.pop("progress", None)
     options.pop("jobs", None)  # the cluster decides how many files are read at once
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
         raise UsageError(f"annotator.dask: unknown option {unknown[0]!r}")
-    checked = dict(options)
-    checked["payload_c2s"] = _check_limit(
-        "payload_c2s", options.get("payload_c2s", DEFAULT_PAYLOAD_C2S), 2048
-    )
-    checked["payload_s2c"] = _check_limit(
-        "payload_s2c", options.get("payload_s2c", DEFAULT_PAYLOAD_S2C), 256
-    )
-    timeout_table(checked.get("idle_timeout"))
-    return checked, progress
+    return ReadOptions(**options, fingerprint=fingerprint_payloads), progress
 
 
 def read_many(
@@ -238,40 +226,25 @@ def read_many(
     a worker cannot read raises the same one-line :class:`AnnotatorError` as a
     local read.
     """
-    from annotator._api import _registry
-    from annotator.evidence import fingerprint_payloads
-    from annotator.flows.read import set_merger, set_table
-
     checked, progress = _options(dict(options))
     sources = _expand(paths)
-    reg = _registry(registry)
-    limits = (checked["payload_c2s"], checked["payload_s2c"])
-    merger = set_merger(reg, checked.get("idle_timeout"), limits, fingerprint_payloads)
-    merged: list[Any] = []
+    reg = as_registry(registry)
     dask_client, owned = _client(client)
     try:
         # The files' order in time first (one small read each), so parts can
         # be merged -- and their settled flows' bytes dropped -- as they come.
         firsts = dask_client.gather(dask_client.map(_first_one, sources, pure=False))
-        never = (True, 0)
-        order = sorted(
-            range(len(sources)), key=lambda i: never if firsts[i] is None else (False, firsts[i])
-        )
-        rank = {index: k for k, index in enumerate(order)}
+        order = time_order(firsts)
+        merge = OrderedMerge(build_set_merger(reg, checked), order)
         shared = dask_client.scatter(reg, broadcast=True, hash=False)
         futures = {
             dask_client.submit(_read_one, sources[i], checked, shared, pure=False): i for i in order
         }
-        pending: dict[int, Any] = {}
         packets = nbytes = 0
         try:
             for future in distributed.as_completed(list(futures)):
                 part = future.result()
-                pending[rank[futures[future]]] = part
-                while len(merged) in pending:
-                    ready = pending.pop(len(merged))
-                    merger.add(ready)
-                    merged.append(ready)
+                merge.deliver(futures[future], part)
                 packets += part.counts["total"]
                 nbytes += part.info.size or 0
                 if progress is not None:
@@ -282,7 +255,7 @@ def read_many(
     finally:
         if owned:
             dask_client.close()
-    return set_table(merger, merged, reg, limits, fingerprint_payloads)
+    return build_flow_table(merge.merger, merge.parts(), reg, checked)
 
 
 def annotate_many(
@@ -297,9 +270,7 @@ def annotate_many(
     the driver with the single-read flow rules, then triaged here.  See
     :func:`read_many` for ``client`` and ``options``.
     """
-    from annotator._api import _registry, assemble
-
     started = pd.Timestamp.now(tz="UTC")
-    reg = _registry(registry)
+    reg = as_registry(registry)
     table = read_many(paths, client, registry=reg, **options)
     return assemble(table, reg, started)

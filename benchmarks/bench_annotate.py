@@ -37,7 +37,7 @@ import annotator
 registry = annotator.load_registry()
 t1 = time.perf_counter()
 if sys.argv[1] == "read_flows":
-    table = annotator.read_flows(sys.argv[2], registry=registry)
+    table = annotator.read_flows(sys.argv[2], registry=registry, sha256=True)
     n = len(table.flows)
 else:
     result = annotator.annotate(sys.argv[2], registry=registry)

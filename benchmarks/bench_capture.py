@@ -71,10 +71,10 @@ def _key(proto, src, sport, dst, dport):
 
 
 def run_read_flows(path: Path, sha256: bool = True) -> dict:
-    from annotator.flows import read_flows
+    from annotator.flows import ReadOptions, read_flow_table
 
     base = _rss_mb()
-    table = read_flows(path, sha256=sha256)
+    table = read_flow_table(path, ReadOptions(sha256=sha256))
     acc = table.accounting
     return {"packets": acc["packets_total"], "flows": acc["flows"], "rss_before_mb": base}
 

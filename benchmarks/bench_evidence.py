@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from annotator.evidence import engine, fingerprint_flows
-from annotator.flows.read import read_flows
+from annotator.flows import read_flow_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "samples", ROOT.parent / "shared" / "captures" / "labeled" / "pcap"]
@@ -49,7 +49,7 @@ def real_flows() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
             if path.suffix not in (".pcap", ".pcapng"):
                 continue
             try:
-                table = read_flows(path, registry=registry)
+                table = read_flow_table(path, registry=registry)
             except Exception as err:  # a bench run skips what the reader refuses
                 print(f"skip {path.name}: {err}", file=sys.stderr)
                 continue

@@ -105,7 +105,9 @@ def timed_cpu(argv: list[str]) -> tuple[float, float, float, bytes]:
     return wall, int(peak.group(1)) / 1024 if peak else float("nan"), cpu, done.stdout
 
 
-_READ_ONLY = "import sys, annotator; t = annotator.read_flows(sys.argv[1]); print(len(t.flows))"
+_READ_ONLY = (
+    "import sys, annotator; t = annotator.read_flows(sys.argv[1], sha256=True); print(len(t.flows))"
+)
 
 
 def bench_memory(packet_counts: list[int], flows: int) -> None:

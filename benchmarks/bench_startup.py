@@ -46,9 +46,9 @@ marks.append(("import annotator", time.perf_counter()))
 from annotator.registry import load_registry
 registry = load_registry(None)
 marks.append(("registry", time.perf_counter()))
-from annotator.flows import read_flows
+from annotator.flows import read_flow_table
 from annotator.result import AnnotateResult
-table = read_flows(sys.argv[1], registry=registry)
+table = read_flow_table(sys.argv[1], registry=registry)
 marks.append(("read", time.perf_counter()))
 from annotator.triage import triage
 flows, findings = triage(table, registry)

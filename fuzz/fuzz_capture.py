@@ -33,7 +33,7 @@ import pandas  # noqa: F401
 with atheris.instrument_imports(include=["annotator"]):
     import annotator.capture.formats.engines as engines_module
     from annotator.errors import AnnotatorError
-    from annotator.flows import read_flows
+    from annotator.flows import read_flow_table
     from annotator.registry import load_registry
 
     engines_module.load_c = lambda: None  # the Python walk, always
@@ -42,8 +42,8 @@ with atheris.instrument_imports(include=["annotator"]):
     # One empty capture read here, so that the modules the pipeline imports
     # lazily (decoder, flow table, registry join) load, and are instrumented,
     # inside this block.
-    read_flows(io.BytesIO(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")),
-               registry=REGISTRY)  # fmt: skip
+    read_flow_table(io.BytesIO(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")),
+                    registry=REGISTRY)  # fmt: skip
 
 
 def check_accounting(table) -> None:
@@ -61,7 +61,7 @@ def check_accounting(table) -> None:
 def test_one_input(data: bytes) -> None:
     """One fuzz case: read ``data`` as a capture; only AnnotatorError may escape."""
     try:
-        table = read_flows(io.BytesIO(data), registry=REGISTRY)
+        table = read_flow_table(io.BytesIO(data), registry=REGISTRY)
     except AnnotatorError as err:
         message = str(err)
         assert message and "\n" not in message, repr(message)

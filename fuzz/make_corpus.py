@@ -146,11 +146,11 @@ def registry_seeds() -> Iterator[bytes]:
 
 def evidence_seeds() -> Iterator[bytes]:
     """The first payload bytes of every flow of the samples, in fuzz_evidence's layout."""
-    from annotator.flows import read_flows
+    from annotator.flows import read_flow_table
 
     transports = {"tcp": 0, "udp": 1, "sctp": 3}
     for path in sorted(SAMPLES.glob("*.pcap*")):
-        table = read_flows(path)
+        table = read_flow_table(path)
         rows = table.flows[["transport", "client_port", "server_port"]].itertuples(index=False)
         for (transport, client, server), c2s, s2c in zip(
             rows, table.payload_c2s, table.payload_s2c, strict=True

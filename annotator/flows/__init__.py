@@ -1,10 +1,14 @@
 """Flow stage: packet columns into bidirectional flows with a client and a server.
 
-The public entry point is :func:`read_flows`; :class:`FlowAggregator` is the
-streaming core for callers that produce their own packet batches.
+The stage's entry point is :func:`read_flow_table` (capture files in, a
+:class:`~annotator.result.FlowTable` out), configured by one
+:class:`ReadOptions`; :func:`annotator.read_flows` is its public face.
+:class:`FlowAggregator` is the streaming core for callers that produce their
+own packet batches.
 """
 
 from annotator.flows.aggregate import DEFAULT_IDLE_TIMEOUT, FlowAggregator
-from annotator.flows.read import read_flows
+from annotator.flows.options import ReadOptions
+from annotator.flows.read import read_flow_table
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "FlowAggregator", "read_flows"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "FlowAggregator", "ReadOptions", "read_flow_table"]

@@ -1,54 +1,77 @@
 """Reading the files of a capture set in several processes (``jobs``).
 
-Each worker process reads whole files (:func:`annotator.flows.read.read_part`)
+Each worker process reads whole files (:func:`annotator.flows.part.read_part`)
 and sends back their :class:`~annotator.flows.merge.FilePart`; the parent
 merges them exactly as it merges files it read itself, so the result does not
 depend on the number of processes.  Files are handed out in time order, so
 the parent can merge each part soon after it arrives (and free it), or
 largest first when that order is unknown.
 
+Every worker gets the read options and the registry once, when it starts;
+the options say how many readers run at once (``readers``: the number of
+workers), so a reader does not count on a free CPU for its helper threads.
+
 Progress: every worker writes its file's packet and byte counts into a shared
 array (no messages, no locks: each slot has one writer); the parent sums the
 array while it waits and passes the totals to the caller's callback.
 
 Workers are started by fork where the platform has it (they inherit the
-imported modules, and for a large set the compiled record walks, loaded once
-in the parent; so starting one costs milliseconds) and by spawn elsewhere.
+imported modules, and for a large set the compiled record walks loaded once
+in the parent, so starting one is cheap) and by spawn elsewhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING
 
+from annotator.capture.formats.reader import warm_kernels
 from annotator.flows.merge import FilePart
+from annotator.flows.options import Progress, ReadOptions
+from annotator.flows.part import read_part
+from annotator.flows.sources import CaptureSource
 
-_STATE: dict[str, Any] = {}  # set in each worker by _init
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.registry import Registry
 
 #: Stored bytes of a set from which the parent loads the compiled walks before
 #: forking: below it, files are small enough that readers may not use them.
 WARM_MIN_BYTES = 32 * 1024 * 1024
 
 
-def _init(options: dict[str, Any], counters: Any, workers: int) -> None:
-    # Each worker is one of `workers` readers: no SHA-256 helper threads when they fill the CPUs.
-    _STATE["options"] = {**options, "readers": workers}
-    _STATE["counters"] = counters
+@dataclasses.dataclass
+class _Worker:
+    """What a worker process keeps from its start: the read's options and registry,
+    and the shared progress array (packets and bytes read, two slots per file)."""
+
+    options: ReadOptions
+    registry: Registry | None
+    counters: MutableSequence[int]
 
 
-def _read(index: int, source: Any, boundary: bool) -> FilePart:
-    from annotator.flows.read import read_part
+_worker: _Worker | None = None  # set in each worker process by _init
 
-    counters = _STATE["counters"]
+
+def _init(options: ReadOptions, registry: Registry | None, counters: MutableSequence[int]) -> None:
+    global _worker
+    _worker = _Worker(options, registry, counters)
+
+
+def _read(index: int, source: CaptureSource, boundary: bool) -> FilePart:
+    worker = _worker
+    if worker is None:
+        raise RuntimeError("_read runs in a worker process started with _init")
+    counters = worker.counters
 
     def progress(packets: int, nbytes: int) -> None:
         counters[2 * index] = packets
         counters[2 * index + 1] = nbytes
 
-    return read_part(source, boundary=boundary, progress=progress, **_STATE["options"])
+    return read_part(source, worker.options, worker.registry, boundary=boundary, progress=progress)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -57,15 +80,15 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def read_parts_parallel(
-    sources: list[Any],
+    sources: Sequence[CaptureSource],
     boundaries: list[bool],
-    options: dict[str, Any],
-    jobs: int,
-    progress: Callable[[int, int], None] | None,
+    options: ReadOptions,
+    registry: Registry | None,
+    progress: Progress | None,
     order: list[int] | None,
     deliver: Callable[[int, FilePart], None],
 ) -> None:
-    """Read ``sources`` in up to ``jobs`` processes; ``deliver(index, part)`` each as it is done.
+    """Read ``sources`` in up to ``options.jobs`` processes; ``deliver(index, part)`` as each ends.
 
     Files are handed out in ``order`` (their order in time, so the caller can
     merge them as they come), or largest first when the order is unknown.
@@ -78,16 +101,14 @@ def read_parts_parallel(
     ]
     if ctx.get_start_method() == "fork" and sum(sizes) >= WARM_MIN_BYTES:
         # Without the C walk, load the numba walks once, here: forked workers
-        # inherit them instead of each spending about a second loading numba.
-        # With the C walk this returns at once and numba is never loaded.
-        from annotator.capture.formats.reader import warm_kernels
-
+        # inherit them instead of each loading numba.  With the C walk this
+        # returns at once and numba is never loaded.
         warm_kernels()
     if order is None:
         order = sorted(range(len(sources)), key=lambda i: -sizes[i])
-    workers = min(jobs, len(sources))
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                             initargs=(options, counters, workers)) as pool:  # fmt: skip
+    workers = min(options.jobs, len(sources))
+    start = (dataclasses.replace(options, readers=workers), registry, counters)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=start) as pool:
         pending = {pool.submit(_read, i, sources[i], boundaries[i]): i for i in order}
         try:
             while pending:

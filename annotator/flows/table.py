@@ -22,7 +22,7 @@ from annotator.flows.direction import BASES
 from annotator.flows.keys import unpack_small
 
 #: The columns of :attr:`FlowTable.flows`, in order.
-FLOW_COLUMNS = (
+FLOW_TABLE_COLUMNS = (
     "transport",
     "ip_version",
     "client_ip",
@@ -165,4 +165,4 @@ def build_frame(
         "community_id": text_array(community_id),
     }
     # The arrays above are new and owned by the frame: no copy of them.
-    return pd.DataFrame({name: data[name] for name in FLOW_COLUMNS}, copy=False)
+    return pd.DataFrame({name: data[name] for name in FLOW_TABLE_COLUMNS}, copy=False)

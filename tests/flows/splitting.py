@@ -208,7 +208,7 @@ def in_reading_order(split: Split, folder: Path) -> tuple[Path, Split]:
     packet order than the original: its reference is the parts concatenated
     in that order, written to ``folder/reference<suffix>``.
     """
-    from annotator.flows.read import first_timestamp
+    from annotator.flows.capture_set import first_timestamp
 
     stamps = [first_timestamp(path) for path in split.paths]
     order = sorted(range(len(split.paths)), key=lambda k: (stamps[k], -k))

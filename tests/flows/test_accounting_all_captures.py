@@ -1,6 +1,6 @@
 """Every capture in ../shared/captures is read with every packet accounted for.
 
-For each file: read_flows either refuses it with a one-line CaptureError, or
+For each file: read_flow_table either refuses it with a one-line CaptureError, or
 returns a table whose accounting adds up (flows + other + undecodable ==
 total == packets the reader delivered) and whose total equals tshark's frame
 count whenever Wireshark's reader (capinfos, the library tshark uses) reads
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from annotator.errors import CaptureError
-from annotator.flows import read_flows
+from annotator.flows import read_flow_table
 
 from .conftest import FakeRegistry
 from .peer import frame_counts
@@ -41,7 +41,7 @@ def test_every_capture_is_fully_accounted(shared):
     counts = frame_counts(paths)
     for path in paths:
         try:
-            table = read_flows(path, registry=registry)
+            table = read_flow_table(path, registry=registry)
         except CaptureError as err:
             assert "\n" not in str(err) and str(path) in str(err)
             refused.append(path.name)

@@ -18,9 +18,11 @@ import pytest
 
 import annotator
 from annotator.evidence import fingerprint_flows, fingerprint_payloads
+from annotator.flows import ReadOptions
 from annotator.flows.direction import follow_known_servers, follow_payload
 from annotator.flows.keys import unpack_small
-from annotator.flows.read import default_registry, read_part
+from annotator.flows.part import read_part
+from annotator.registry.resolve import default_registry
 
 from ..capture.craft import ACK, PSH, SYN, ethernet, ipv4, tcp
 
@@ -125,9 +127,8 @@ def test_long_flow_fingerprinted_before_the_file_ends(long_capture):
             seen_at.setdefault(int(port), read_so_far[0])
         return fingerprint_payloads(transport, client_port, server_port, server_ip, c2s, s2c)
 
-    part = read_part(
-        long_capture, registry=default_registry(), fingerprint=recording, progress=progress
-    )
+    options = ReadOptions(fingerprint=recording)
+    part = read_part(long_capture, options, default_registry(), progress=progress)
     total = part.counts["total"]
     assert total == FILLER + 9
     # The long flow was handed over during the first batch, long before the

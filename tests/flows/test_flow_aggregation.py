@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from annotator.errors import UsageError
 from annotator.flows import keys as keys_module
 from annotator.flows.aggregate import FlowAggregator
-from annotator.flows.read import finish_flows
+from annotator.flows.finish import finish_flows
 
 from .conftest import FakeRegistry, build_batch
 

@@ -1,4 +1,4 @@
-"""read_flows end to end on crafted captures (scapy): flows, other traffic,
+"""The flow stage (read_flow_table) end to end on crafted captures (scapy): flows, other traffic,
 fragments, several files, truncation and hostile input."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scapy.packet import Raw
 from scapy.utils import wrpcap
 
 from annotator.errors import CaptureError, UsageError
-from annotator.flows import read_flows
+from annotator.flows import ReadOptions, read_flow_table
 from annotator.registry.resolve import default_registry
 
 from .conftest import FakeRegistry
@@ -80,7 +80,7 @@ def test_crafted_capture_flows_other_fragments_and_accounting(tmp_path):
     path = tmp_path / "mixed.pcap"
     packets = mixed()
     wrpcap(str(path), packets)
-    table = read_flows(path)
+    table = read_flow_table(path)
     f = table.flows
     assert f.transport.tolist() == ["tcp", "udp", "sctp", "udp"]
     tcp = f.iloc[0]
@@ -111,7 +111,7 @@ def test_several_files_read_in_order_as_one_capture(tmp_path):
     a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
     wrpcap(str(a), pk[:3])
     wrpcap(str(b), pk[3:])
-    table = read_flows([a, b], registry=FakeRegistry(set()))
+    table = read_flow_table([a, b], registry=FakeRegistry(set()))
     assert len(table.flows) == 1
     row = table.flows.iloc[0]
     assert (row.packets, row.capture, row.first_frame) == (7, str(a), 1)
@@ -127,8 +127,8 @@ def test_sha256_of_each_file_or_none_with_the_same_flows(tmp_path, jobs):
     wrpcap(str(a), pk[:3])
     wrpcap(str(b), pk[3:])
     reg = FakeRegistry(set())
-    hashed = read_flows([a, b], registry=reg, jobs=jobs)
-    bare = read_flows([a, b], registry=reg, jobs=jobs, sha256=False)
+    hashed = read_flow_table([a, b], ReadOptions(jobs=jobs), registry=reg)
+    bare = read_flow_table([a, b], ReadOptions(jobs=jobs, sha256=False), registry=reg)
     digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (a, b)]
     assert [c.sha256 for c in hashed.captures] == digests
     assert [c.sha256 for c in bare.captures] == [None, None]
@@ -167,7 +167,7 @@ def test_later_fragments_ahead_of_their_first_across_read_batches(tmp_path):
         if cut:
             break
     assert cut, "no batch boundary inside a datagram: the test would prove nothing"
-    table = read_flows(path, registry=FakeRegistry(set()))
+    table = read_flow_table(path, registry=FakeRegistry(set()))
     acc = table.accounting
     assert acc["packets_other"] == filler and acc["packets_undecodable"] == 0
     assert acc["packets_in_flows"] == 1500 * 4 == table.flows.packets.sum()
@@ -182,7 +182,7 @@ def test_truncated_capture_gives_a_partial_result(tmp_path):
     wrpcap(str(path), conversation())
     data = path.read_bytes()
     path.write_bytes(data[:-20])
-    table = read_flows(path, registry=FakeRegistry(set()))
+    table = read_flow_table(path, registry=FakeRegistry(set()))
     assert table.partial and table.accounting["partial"][0]["offset"] > 0
     assert table.accounting["packets_total"] == 6 == table.flows.packets.sum()
 
@@ -201,7 +201,7 @@ def test_bundled_registry_decides_without_handshake(tmp_path):
     )
     p.time = T0
     wrpcap(str(path), [p])
-    row = read_flows(path).flows.iloc[0]
+    row = read_flow_table(path).flows.iloc[0]
     assert (row.server_port, row.direction_basis) == (3478, "registry")
 
 
@@ -209,13 +209,13 @@ def test_hostile_input_and_bad_options_raise_one_line_errors(tmp_path):
     junk = tmp_path / "junk.pcap"
     junk.write_bytes(b"this is not a capture at all" * 10)
     with pytest.raises(CaptureError) as err:
-        read_flows(junk)
+        read_flow_table(junk)
     assert str(junk) in str(err.value) and "\n" not in str(err.value)
     good = tmp_path / "good.pcap"
     wrpcap(str(good), conversation())
     for bad in ({"idle_timeout": -1}, {"idle_timeout": {"icmp": 5}}, {"payload_c2s": 100},
                 {"payload_s2c": 10}):  # fmt: skip
         with pytest.raises(UsageError):
-            read_flows(good, registry=FakeRegistry(set()), **bad)
+            read_flow_table(good, ReadOptions(**bad), registry=FakeRegistry(set()))
     with pytest.raises(UsageError):
-        read_flows([])
+        read_flow_table([])

@@ -1,4 +1,4 @@
-"""read_flows against tshark, frame by frame, on the labeled real captures.
+"""The flow table against tshark, frame by frame, on the labeled real captures.
 
 tshark (reassembly off, outermost transport only) is aggregated by
 bidirectional 5-tuple; our flows are merged the same way (idle splits and
@@ -21,7 +21,7 @@ import pytest
 from annotator.capture.columns import KIND_UNDECODABLE
 from annotator.capture.decode import Decoder
 from annotator.capture.formats import open_capture
-from annotator.flows import read_flows
+from annotator.flows import read_flow_table
 
 from .conftest import FakeRegistry
 from .peer import TSHARK, five_tuple, ip_pair, run_tshark
@@ -94,7 +94,7 @@ def test_flows_agree_with_tshark_per_five_tuple(shared):
     with ThreadPoolExecutor(max_workers=2) as pool:
         views = [(path, pool.submit(run_tshark, path)) for path in captures]
         for path, future in views:
-            table = read_flows(path, registry=registry)
+            table = read_flow_table(path, registry=registry)
             view = future.result()
             if view.frames == 0:
                 skipped.append(path.name)
