@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from annotator.result import AnnotateResult
+
 from annotator.errors import AnnotatorError, UsageError
 
 EXIT_OK = 0
@@ -216,25 +218,25 @@ def _total_bytes(sources: Sequence[object]) -> int | None:
     return total
 
 
-def _throughput(result, seconds: float) -> None:
+def _throughput(result: AnnotateResult, seconds: float) -> None:
     """The --verbose summary: per file and in total, packets and bytes per second."""
     from annotator._units import human_bytes
 
     rows = result.timings
     for t in rows:
         rate = t.packets / t.seconds if t.seconds > 0 else 0.0
-        size = human_bytes(t.size) if t.size is not None else "?"
+        stored = human_bytes(t.size) if t.size is not None else "?"
         _say(
-            f"annotate: {t.name}: {t.packets:,} packets, {size} in {t.seconds:.2f} s "
+            f"annotate: {t.name}: {t.packets:,} packets, {stored} in {t.seconds:.2f} s "
             f"({rate / 1e6:.2f} M packets/s)"
         )
     packets = sum(t.packets for t in rows)
-    size = sum(t.size or 0 for t in rows)
+    total_bytes = sum(t.size or 0 for t in rows)
     rate = packets / seconds if seconds > 0 else 0.0
     _say(
-        f"annotate: total: {len(rows)} files, {packets:,} packets, {human_bytes(size)}, "
+        f"annotate: total: {len(rows)} files, {packets:,} packets, {human_bytes(total_bytes)}, "
         f"{len(result.flows):,} flows in {seconds:.2f} s wall "
-        f"({rate / 1e6:.2f} M packets/s, {size / max(seconds, 1e-9) / 1e6:.1f} MB/s)"
+        f"({rate / 1e6:.2f} M packets/s, {total_bytes / max(seconds, 1e-9) / 1e6:.1f} MB/s)"
     )
 
 
