@@ -20,6 +20,7 @@ import importlib as _importlib
 import types as _types
 
 from annotator._api import annotate, read_flows
+from annotator._version import __version__
 from annotator.errors import (
     AnnotatorError,
     CaptureError,
@@ -31,8 +32,6 @@ from annotator.errors import (
 )
 from annotator.registry import Record, Registry, load_registry
 from annotator.result import AnnotateResult, CaptureInfo, FlowTable, Partial
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AnnotateResult",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from annotator._arrays import distinct_pairs
 from annotator._units import human_bytes
+from annotator._version import __version__
 from annotator.registry.resolve import registry_date
 from annotator.report.safety import defang as _defang
 from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
@@ -32,8 +33,6 @@ INDICATOR_FIELDS = ("client_ip", "server_ip", "server_name", "evidence_detail", 
 
 def tool_version() -> str:
     """The installed annotator version."""
-    from annotator import __version__
-
     return __version__
 
 
