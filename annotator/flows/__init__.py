@@ -7,8 +7,9 @@ The stage's entry point is :func:`read_flow_table` (capture files in, a
 own packet batches.
 """
 
-from annotator.flows.aggregate import DEFAULT_IDLE_TIMEOUT, FlowAggregator
+from annotator.flows.aggregate import FlowAggregator
 from annotator.flows.options import ReadOptions
 from annotator.flows.read import read_flow_table
+from annotator.flows.timeouts import DEFAULT_IDLE_TIMEOUT
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "FlowAggregator", "ReadOptions", "read_flow_table"]

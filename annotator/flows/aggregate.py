@@ -54,8 +54,7 @@ from annotator.flows.segments import (
 )
 
 # The idle timeouts are configured here, so they are importable from here too.
-from annotator.flows.timeouts import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
-from annotator.flows.timeouts import timeout_table as timeout_table
+from annotator.flows.timeouts import timeout_table
 
 
 @dataclass
@@ -84,7 +83,7 @@ class FlowAggregator:
 
     ``early_direction=True`` decides client and server of UDP flows (which
     never carry a handshake) as soon as they start, with the same port rules
-    and ``registry`` that :func:`annotator.flows.read.finish_flows` applies at
+    and ``registry`` that :func:`annotator.flows.finish.finish_flows` applies at
     the end, so their server side keeps only ``payload_s2c`` from the start
     instead of the larger limit: the same payload comes out, and a UDP flow
     holds no more server bytes while reading than it will keep.  Pass the

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from annotator.capture.formats import open_capture
-from annotator.flows.aggregate import timeout_table
 from annotator.flows.early import client_sides, run_fingerprinter
 from annotator.flows.flowcols import Flows
 from annotator.flows.merge import FilePart, SetMerger, order_parts
 from annotator.flows.options import ReadOptions
 from annotator.flows.sources import CaptureSource, read_once
+from annotator.flows.timeouts import timeout_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.registry import Registry

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from annotator.errors import UsageError
-from annotator.flows.aggregate import timeout_table
 from annotator.flows.early import Fingerprinter
+from annotator.flows.timeouts import timeout_table
 
 #: Default first-payload limits (bytes).  2,048 client-to-server holds a whole
 #: TLS ClientHello with its SNI, even with a post-quantum key share; 512
@@ -62,7 +62,7 @@ class ReadOptions:
 
     ``idle_timeout`` is seconds of silence after which a key starts a new
     flow: one number, a mapping by transport (``{"udp": 60}``), or None for
-    :data:`annotator.flows.aggregate.DEFAULT_IDLE_TIMEOUT`.  ``payload_c2s``
+    :data:`annotator.flows.timeouts.DEFAULT_IDLE_TIMEOUT`.  ``payload_c2s``
     and ``payload_s2c`` bound the first payload bytes kept per flow (at least
     2,048 and 256).  ``bomb_guard=False`` lifts the decompression limits for
     compressed input.  ``sha256`` computes each file's SHA-256 as stored

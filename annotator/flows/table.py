@@ -93,8 +93,8 @@ def text_array(values: np.ndarray | list) -> pd.api.extensions.ExtensionArray:
     """A pandas ``str`` array of ``values`` (str or None), its Arrow buffers from malloc.
 
     pandas would take them from pyarrow's default pool (mimalloc), which
-    commits and keeps ~12-16 MB the first time a sizeable column goes
-    through it -- at the very end of a read, on top of every flow's payload.
+    commits and keeps several megabytes the first time a sizeable column
+    goes through it -- at the very end of a read, on top of every flow's payload.
     The C library's allocator costs only the bytes.  This is chosen per
     array, never by changing the process's default pool (a library must not).
     """

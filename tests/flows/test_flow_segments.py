@@ -7,8 +7,8 @@ import pytest
 
 from annotator.capture.columns import KIND_OTHER
 from annotator.errors import UsageError
-from annotator.flows import aggregate, timeouts
 from annotator.flows import keys as keys_module
+from annotator.flows import timeouts
 from annotator.flows.grouping import GroupedPackets, group_by_key
 from annotator.flows.segments import (
     EVENT_END,
@@ -161,9 +161,7 @@ def test_reduced_pieces_count_packets_and_bytes_per_side():
     assert pieces["pay_ab"][0] == b"" and pieces["pay_len_ab"][0] == 0
 
 
-def test_idle_timeouts_stay_importable_from_the_aggregator():
-    assert aggregate.DEFAULT_IDLE_TIMEOUT is timeouts.DEFAULT_IDLE_TIMEOUT
-    assert aggregate.timeout_table is timeouts.timeout_table
+def test_idle_timeouts_per_transport_override_the_default():
     table = timeouts.timeout_table({"udp": 30})
     assert table[17] == 30 * 10**9 and table[6] == 3600 * 10**9
 
