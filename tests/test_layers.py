@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("annotator.report", "annotator.plot"),),
     (("annotator._api", "annotator.dask"),),
     (("annotator",),),  # the package's __init__: the public API
-    (("annotator.cli", "annotator._cli", "annotator._cli_registry"),),
+    (("annotator.cli", "annotator._cli", "annotator._cli.registry"),),
 )  # fmt: skip
 
 

@@ -40,6 +40,9 @@ _ALIASES = {
     "terminal": "text",
 }
 
+#: Every name :func:`choose_format` accepts for a format: the formats, then their aliases.
+FORMAT_NAMES = (*FORMATS, *_ALIASES)
+
 _EXTENSIONS = {
     ".html": "html",
     ".htm": "html",

@@ -291,7 +291,7 @@ def test_usage_errors_and_help(capsys) -> None:
 def test_each_subcommand_loads_only_what_it_needs(tmp_path: Path) -> None:
     # `show` writes plain CSV: no rich; only `update` needs the network modules.
     code = (
-        "import sys; from annotator._cli_registry import run_registry_main; "
+        "import sys; from annotator._cli.registry import run_registry_main; "
         "run_registry_main(sys.argv[1:]); "
         "loaded = [m for m in ('rich', 'urllib.request', 'annotator.registry.update') "
         "if m in sys.modules]; "

@@ -16,7 +16,7 @@ prints them and exits 2.
 
 from __future__ import annotations
 
-from annotator._cli_registry.parser import (
+from annotator._cli.registry.parser import (
     add_registry_commands,
     build_registry_parser,
     run_registry_command,

@@ -7,8 +7,9 @@ import argparse
 from rich.markup import escape
 from rich.table import Table
 
-from annotator._cli_registry.common import EXIT_OK, load, registry_line
-from annotator._cli_registry.printing import console, lacks_notice
+from annotator._cli.exits import EXIT_OK
+from annotator._cli.registry.common import load, registry_line
+from annotator._cli.registry.printing import console, lacks_notice
 from annotator.errors import UsageError
 from annotator.registry import TRANSPORTS, Record, port_class
 

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from annotator._cli_registry.common import EXIT_OK, load
-from annotator._cli_registry.printing import console, lacks_notice
+from annotator._cli.exits import EXIT_OK
+from annotator._cli.registry.common import load
+from annotator._cli.registry.printing import console, lacks_notice
 from annotator.registry import TRANSPORTS, Record
 from annotator.registry.resolve import registry_date
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from annotator._cli_registry.common import EXIT_OK, load, registry_line
+from annotator._cli.exits import EXIT_OK
+from annotator._cli.registry.common import load, registry_line
 from annotator.errors import UsageError
 from annotator.registry import Record
 from annotator.registry.diff import diff

@@ -1,4 +1,4 @@
-"""What several ``annotate registry`` subcommands share: exit codes, loading, naming."""
+"""What several ``annotate registry`` subcommands share: loading and naming the registry."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import argparse
 
 from annotator.registry import Registry, load_registry
 from annotator.registry.resolve import registry_date
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 def load(args: argparse.Namespace) -> Registry:

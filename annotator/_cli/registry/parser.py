@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from annotator._cli_registry.common import EXIT_OK, EXIT_USAGE
+from annotator._cli.exits import EXIT_INPUT, EXIT_OK
 from annotator.errors import UsageError
 
 _EPILOG = """\
@@ -103,7 +103,7 @@ def run_registry_main(argv: Sequence[str]) -> int:
     try:
         args = parser.parse_args(["registry", *argv])
     except SystemExit as stop:  # argparse printed usage, or --help
-        return EXIT_USAGE if stop.code else EXIT_OK
+        return EXIT_INPUT if stop.code else EXIT_OK
     return run_registry_command(args)
 
 
@@ -117,23 +117,23 @@ def run_registry_command(args: argparse.Namespace) -> int:
     # brings in urllib and http.client, ``info`` and ``lookup`` alone rich.
     command = args.registry_command
     if command == "info":
-        from annotator._cli_registry.info import run_info
+        from annotator._cli.registry.info import run_info
 
         return run_info(args)
     if command == "lookup":
-        from annotator._cli_registry.lookup import run_lookup
+        from annotator._cli.registry.lookup import run_lookup
 
         return run_lookup(args)
     if command == "show":
-        from annotator._cli_registry.show import run_show
+        from annotator._cli.registry.show import run_show
 
         return run_show(args)
     if command == "diff":
-        from annotator._cli_registry.diff import run_diff
+        from annotator._cli.registry.diff import run_diff
 
         return run_diff(args)
     if command == "update":
-        from annotator._cli_registry.update import run_update
+        from annotator._cli.registry.update import run_update
 
         return run_update(args)
     raise UsageError(f"registry: unknown command {command!r}")

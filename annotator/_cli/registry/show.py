@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from annotator._cli_registry.common import EXIT_OK, load
+from annotator._cli.exits import EXIT_OK
+from annotator._cli.registry.common import load
 from annotator.registry.export import to_csv, to_json
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from annotator._cli_registry.common import EXIT_OK
+from annotator._cli.exits import EXIT_OK
 from annotator.errors import AnnotatorError, UsageError
 from annotator.registry.resolve import cached_registry, registry_date
 from annotator.registry.update import update_registry
