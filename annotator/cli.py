@@ -247,12 +247,12 @@ def _say(message: str) -> None:
 
 
 def _fail_on_reached(result, threshold: str) -> bool:
-    from annotator.triage.flags import SEVERITY_RANK
+    from annotator.triage.severity import at_or_above, most_urgent
 
-    if threshold == "never" or result.findings.empty:
+    if threshold == "never":
         return False
-    limit = SEVERITY_RANK[threshold]
-    return any(SEVERITY_RANK[str(s)] <= limit for s in result.findings["severity"])
+    worst = most_urgent(str(s) for s in result.findings["severity"])
+    return worst is not None and at_or_above(worst, threshold)
 
 
 def _system_allocator() -> None:
