@@ -48,6 +48,18 @@ def triage(
     table and the hits (see :func:`annotator.triage.hits.find_hits`); a flow
     and a finding are as urgent as their most urgent hit.
     """
+    flows, hits = _evaluate(prepare_flows(table, registry), adjust_severity=adjust_severity)
+    findings = build_findings(flows, hits)
+    return flows.drop(columns=["other_transports", "registry_historic"]), findings
+
+
+def prepare_flows(table: FlowTable, registry: Registry) -> pd.DataFrame:
+    """The flow table as the flags' rules read it, before :func:`.evaluate.evaluate`.
+
+    The evidence columns from the fingerprints, client and server settled by
+    the payload and by the servers the capture proved, and the registry
+    joined on the server's port.
+    """
     if table.evidence is not None:  # fingerprinted while reading
         evidence = evidence_frame(table.evidence, table.flows.index)
     elif table.payload_c2s is not None and table.payload_s2c is not None:
@@ -62,6 +74,4 @@ def triage(
     for column in ("observed_protocol", "server_name", "evidence_detail"):
         flows[column] = evidence[column].astype("string")
     flows["cleartext_credentials"] = evidence["cleartext_credentials"].astype(bool)
-    flows, hits = _evaluate(flows, adjust_severity=adjust_severity)
-    findings = build_findings(flows, hits)
-    return flows.drop(columns=["other_transports", "registry_historic"]), findings
+    return flows

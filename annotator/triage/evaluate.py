@@ -25,12 +25,16 @@ and the evidence columns) and adds:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from annotator.evidence import is_consistent
+from annotator.triage.flag import Flag
+from annotator.triage.flags import FLAGS
 from annotator.triage.hits import Hits, SeverityAdjustment, find_hits, flag_lists, flow_severity
 
 VERDICTS = ("consistent", "contradicts", "none")
@@ -93,21 +97,23 @@ def wireshark_filters(flows: pd.DataFrame) -> pd.Series:
 
 
 def evaluate(
-    flows: pd.DataFrame, *, adjust_severity: SeverityAdjustment | None = None
+    flows: pd.DataFrame,
+    *,
+    flags: Iterable[Flag] = FLAGS.values(),
+    adjust_severity: SeverityAdjustment | None = None,
 ) -> tuple[pd.DataFrame, Hits]:
     """Add verdict, label basis, flags, severity and Wireshark filter columns.
 
-    Returns the new table and the hits of every flag's rule over it, which
-    the findings are built from.  ``adjust_severity`` may change the hits'
-    severities (see :func:`annotator.triage.hits.find_hits`).
+    Returns the new table and the hits of the ``flags``' rules over it (every
+    flag by default), which the findings are built from.  ``adjust_severity``
+    may change the hits' severities (see :func:`annotator.triage.hits.find_hits`).
     """
     out = flows.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     out["evidence"] = evidence_verdict(out)
     out["label_basis"] = _label_basis(out)
-    hits = find_hits(out, adjust_severity=adjust_severity)
-    out["flags"] = pd.Series(
-        flag_lists(hits), index=out.index, dtype=object
-    )  # lists, even with no flows
+    hits = find_hits(out, flags, adjust_severity=adjust_severity)
+    # Lists, even with no flows.
+    out["flags"] = pd.Series(flag_lists(hits), index=out.index, dtype=object)
     out["severity"] = flow_severity(hits)
     out["wireshark_filter"] = wireshark_filters(out)
     return out, hits

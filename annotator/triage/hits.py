@@ -36,7 +36,7 @@ from annotator.triage.severity import (
 MAX_FLAGS = 63
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
 class Hits:
     """Every (flag, flow) pair whose rule holds, flag by flag.
 
@@ -131,7 +131,7 @@ def flag_lists(hits: Hits) -> list[list[str]]:
     """Each flow's flag ids, in the order of ``hits.flags`` (a list of its own per flow).
 
     Each flow's flags become one bit set; the id lists are built once per
-    distinct set, then copied per flow, so no Python work is done per hit.
+    distinct set and copied per flow, so no Python work is done per hit.
     """
     ids = [flag.id for flag in hits.flags]
     bits = np.zeros(hits.flow_count, dtype=np.int64)

@@ -55,7 +55,7 @@ def at_or_above(severity: str, threshold: str) -> bool:
 def severity_codes(names: Iterable[str] | np.ndarray) -> np.ndarray:
     """The code of each severity name in ``names`` (int8); :class:`UsageError` on any other."""
     values = np.asarray(names if isinstance(names, np.ndarray) else list(names), dtype=object)
-    codes = pd.Categorical(values, dtype=SEVERITY_DTYPE).codes
+    codes = pd.Index(SEVERITY_ORDER).get_indexer(values)
     unknown = codes < 0
     if unknown.any():
         check_severity(str(values[np.flatnonzero(unknown)[0]]))
