@@ -38,6 +38,8 @@ from annotator.triage.flag import (
 )
 from annotator.triage.severity import SEVERITIES
 
+# Flag and SEVERITIES are defined in .flag and .severity; the reports and
+# plots that read the glossary import them from here too.
 __all__ = ["CAVEAT", "FLAGS", "SEVERITIES", "Flag"]
 
 #: The project's own caveat, heading every report.
