@@ -28,7 +28,6 @@ from annotator._cli.exits import (
     EXIT_OK,
     EXIT_PARTIAL,
 )
-from annotator._cli.parser import build_parser
 from annotator._cli.process import collect_less, use_system_allocator
 from annotator.errors import AnnotatorError, UsageError
 
@@ -39,12 +38,13 @@ __all__ = ["EXIT_INPUT", "EXIT_OK", "EXIT_PARTIAL", "main", "run"]
 
 
 def _fail_on_reached(result: AnnotateResult, threshold: str) -> bool:
-    from annotator.triage.flags import SEVERITY_RANK
+    """Whether a finding reaches ``--fail-on`` (never, with "never")."""
+    from annotator.triage.severity import at_or_above, most_urgent
 
-    if threshold == "never" or result.findings.empty:
+    if threshold == "never":
         return False
-    limit = SEVERITY_RANK[threshold]
-    return any(SEVERITY_RANK[str(s)] <= limit for s in result.findings["severity"])
+    worst = most_urgent(str(s) for s in result.findings["severity"])
+    return worst is not None and at_or_above(worst, threshold)
 
 
 def run_annotate(args: argparse.Namespace) -> int:
@@ -168,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from annotator._cli.registry import run_registry_main
 
             return run_registry_main(argv[1:])
+        from annotator._cli.parser import build_parser  # the report and triage stages' names
+
         parser = build_parser()
         try:
             args = parser.parse_args(argv)

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from annotator._units import human_bytes
-from annotator.report.safety import terminal_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -90,4 +89,7 @@ def throughput(result: AnnotateResult, seconds: float) -> None:
 def say(message: str) -> None:
     """One line on stderr, made inert: file names and error texts may carry
     terminal escape sequences (a capture named to retitle the window)."""
+    # Loaded on first use: the registry subcommands start without the report stage.
+    from annotator.report.safety import terminal_safe
+
     print(terminal_safe(message), file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 
 from annotator._version import __version__
 from annotator.report.write import FORMAT_NAMES, FORMATS
-from annotator.triage.flags import SEVERITIES
+from annotator.triage.severity import SEVERITIES
 
 #: What ``--fail-on`` accepts: a severity, or "never".
 FAIL_ON = (*SEVERITIES, "never")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import annotator
-from annotator.triage.evaluate import _groups
+from annotator.triage.findings import _groups
 
 
 @pytest.mark.parametrize("name", ["mixed.pcap", "mixed.pcapng", "truncated.pcap"])
