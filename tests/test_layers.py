@@ -33,8 +33,8 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("annotator.capture",), ("annotator.registry",), ("annotator.evidence",)),
     (("annotator.flows",),),
     (("annotator.triage",),),
-    (("annotator.report", "annotator.plot"),),
-    (("annotator._api", "annotator.dask"),),
+    (("annotator.report",),),
+    (("annotator._api", "annotator.dask", "annotator.plot"),),
     (("annotator",),),  # the package's __init__: the public API
     (("annotator.cli", "annotator._cli", "annotator._cli.registry"),),
 )  # fmt: skip

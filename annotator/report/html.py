@@ -1,6 +1,6 @@
 """The HTML triage report: one self-contained, offline, printable file.
 
-Everything is inline: CSS, the charts (SVG drawn by :mod:`annotator.plot`)
+Everything is inline: CSS, the charts (SVG drawn by :mod:`annotator.report.charts`)
 and one small script that makes the flow tables sortable.  Nothing is fetched:
 no external images, fonts, styles or scripts.  A strict
 Content-Security-Policy (``default-src 'none'``, the one script allowed by
@@ -97,15 +97,15 @@ def _charts(result: Any) -> dict[str, str]:
     """The three charts as inline SVG; empty when there are no flows."""
     if result.flows.empty:
         return {}
-    from annotator import plot
+    from annotator.report import charts  # matplotlib loads with it, on first use
 
-    charts = {
-        "bytes": plot.to_svg(plot.bytes_by_service(result, top=10)),
-        "classes": plot.to_svg(plot.flows_by_class(result)),
+    svg = {
+        "bytes": charts.to_svg(charts.bytes_by_service(result, top=10)),
+        "classes": charts.to_svg(charts.flows_by_class(result)),
     }
     if result.flows["severity"].notna().any():
-        charts["timeline"] = plot.to_svg(plot.flag_timeline(result))
-    return charts
+        svg["timeline"] = charts.to_svg(charts.flag_timeline(result))
+    return svg
 
 
 def render_html(result: Any, *, defang: bool = False, max_flows: int = 5000) -> str:
