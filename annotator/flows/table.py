@@ -119,7 +119,7 @@ def build_frame(
     ca = client_is_a
     v4 = cols["ip_version"] == 4
 
-    def pick(a, b, client: bool):
+    def pick(a: np.ndarray, b: np.ndarray, client: bool) -> np.ndarray:
         return np.where(ca, a, b) if client else np.where(ca, b, a)
 
     ips = format_addresses(

@@ -185,7 +185,9 @@ class Decoder:
             self.trailing = _orphan_rows(held, held["frag_id"], held["frag_nh"], unmatched)
         return held
 
-    def _list_orphans(self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> None:
+    def _list_orphans(
+        self, cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx: np.ndarray
+    ) -> None:
         """With ``keep_orphans``, list rows ``idx`` as later fragments whose first was not seen."""
         room = MAX_LISTED_ORPHANS - self._listed
         if self.orphans is not None and len(idx) and room > 0:
@@ -265,7 +267,7 @@ _ORPHAN_COLUMNS = (
 )
 
 
-def _orphan_rows(cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx) -> dict:
+def _orphan_rows(cols: dict, frag_id: np.ndarray, frag_nh: np.ndarray, idx: np.ndarray) -> dict:
     """Rows ``idx`` of later fragments with no first fragment, as orphan columns."""
     orphan = {c: cols[c][idx] for c in _ORPHAN_COLUMNS}
     orphan["frag_id"], orphan["frag_nh"] = frag_id[idx], frag_nh[idx]
