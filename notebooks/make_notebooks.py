@@ -264,7 +264,7 @@ line. Read them from `high` down.""",
     (
         "code",
         """\
-from annotator.triage.flags import SEVERITIES
+from annotator.triage.severity import SEVERITIES
 
 findings = result.findings
 findings["severity"].value_counts().reindex(SEVERITIES, fill_value=0)  # most urgent first""",

@@ -21,7 +21,9 @@ from annotator._units import human_bytes
 from annotator._version import __version__
 from annotator.registry.resolve import registry_date
 from annotator.report.safety import defang as _defang
-from annotator.triage.flags import CAVEAT, FLAGS, SEVERITIES, Flag
+from annotator.triage.flag import Flag
+from annotator.triage.flags import CAVEAT, FLAGS
+from annotator.triage.severity import SEVERITIES
 
 #: Registry columns the reports rely on; when a loaded registry lacks one, the
 #: report says so and points to ``annotate registry update``.

@@ -20,7 +20,7 @@ import pandas as pd
 
 from annotator._units import human_bytes
 from annotator.report.safety import mathtext_safe
-from annotator.triage.flags import SEVERITIES
+from annotator.triage.severity import SEVERITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

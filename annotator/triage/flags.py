@@ -36,11 +36,8 @@ from annotator.triage.flag import (
     truthy,
     where,
 )
-from annotator.triage.severity import SEVERITIES
 
-# Flag and SEVERITIES are defined in .flag and .severity; the reports and
-# plots that read the glossary import them from here too.
-__all__ = ["CAVEAT", "FLAGS", "SEVERITIES", "Flag"]
+__all__ = ["CAVEAT", "FLAGS"]
 
 #: The project's own caveat, heading every report.
 CAVEAT = (

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from annotator.result import AnnotateResult, CaptureInfo, Partial
-from annotator.triage.flags import FLAGS, SEVERITIES
+from annotator.triage.flags import FLAGS
+from annotator.triage.severity import SEVERITY_DTYPE, most_urgent
 
 HOSTILE_SNI = "<script>alert(1)</script>"
 HOSTILE_HOST = '"><img src=x onerror=alert(1)>'
@@ -235,10 +236,7 @@ def make_flows() -> pd.DataFrame:
     packets_s2c = np.array(ps2c, dtype=np.int64)
     bytes_c2s = np.array(bc2s, dtype=np.int64)
     bytes_s2c = np.array(bs2c, dtype=np.int64)
-    severity = [
-        min((FLAGS[f].severity for f in fl), key=SEVERITIES.index) if fl else None for fl in flags
-    ]
-    sev_type = pd.CategoricalDtype(list(reversed(SEVERITIES)), ordered=True)
+    severity = [most_urgent(FLAGS[f].severity for f in fl) for fl in flags]
     n = len(FLOW_ROWS)
     port_class = ["system" if p < 1024 else "user" if p < 49152 else "dynamic" for p in sport]
     return pd.DataFrame(
@@ -290,7 +288,7 @@ def make_flows() -> pd.DataFrame:
             "evidence": pd.array(evidence, dtype="str"),
             "label_basis": pd.array(basis, dtype="str"),
             "flags": pd.Series([list(f) for f in flags], dtype=object),
-            "severity": pd.Categorical(severity, dtype=sev_type),
+            "severity": pd.Categorical(severity, dtype=SEVERITY_DTYPE),
             "cleartext_credentials": np.array(cred, dtype=bool),
             "wireshark_filter": pd.array(
                 [
@@ -336,9 +334,7 @@ def make_findings(flows: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows)
-    frame["severity"] = pd.Categorical(
-        frame["severity"], categories=list(reversed(SEVERITIES)), ordered=True
-    )
+    frame["severity"] = pd.Categorical(frame["severity"], dtype=SEVERITY_DTYPE)
     return frame.sort_values(["severity", "bytes"], ascending=[False, False]).reset_index(drop=True)
 
 
