@@ -53,6 +53,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         f"annotator.dask needs {exc.name or 'dask'}: pip install 'annotator[dask]'"
     ) from None
 
+__all__ = ["annotate_many", "read_many"]
+
 #: URL schemes opened with fsspec on the worker rather than as local paths.
 _URL_MARK = "://"
 
