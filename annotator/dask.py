@@ -223,12 +223,13 @@ def read_many(
     ``client`` is a ``distributed.Client`` or a scheduler address such as
     ``"tcp://host:8786"`` (a client is then opened and closed here).
     ``options``: ``idle_timeout``, ``payload_c2s``, ``payload_s2c``,
-    ``bomb_guard``, ``sha256`` as for :func:`annotator.read_flows`, and ``progress``, called
-    with the packets and stored bytes read so far as each file finishes.  A file
-    a worker cannot read raises the same one-line :class:`AnnotatorError` as a
+    ``bomb_guard``, ``sha256`` as for :func:`annotator.read_flows` (so each
+    file's SHA-256 only when ``sha256=True``), and ``progress``, called with
+    the packets and stored bytes read so far as each file finishes.  A file a
+    worker cannot read raises the same one-line :class:`AnnotatorError` as a
     local read.
     """
-    checked, progress = _options(dict(options))
+    checked, progress = _options({"sha256": False, **options})
     sources = _expand(paths)
     reg = as_registry(registry)
     dask_client, owned = _client(client)
@@ -270,9 +271,11 @@ def annotate_many(
 
     Files are read and fingerprinted on the workers, merged by flow key on
     the driver with the single-read flow rules, then triaged here.  See
-    :func:`read_many` for ``client`` and ``options``.
+    :func:`read_many` for ``client`` and ``options``; as with
+    :func:`annotator.annotate`, each file's SHA-256 is computed unless
+    ``sha256=False`` (reports carry it for the chain of custody).
     """
     started = pd.Timestamp.now(tz="UTC")
     reg = as_registry(registry)
-    table = read_many(paths, client, registry=reg, **options)
+    table = read_many(paths, client, registry=reg, **{"sha256": True, **options})
     return assemble(table, reg, started)

@@ -26,7 +26,7 @@ distributed = pytest.importorskip(
 pytest.importorskip("fsspec", reason="annotator.dask needs the dask extra (fsspec)")
 
 import annotator  # noqa: E402
-from annotator.dask import annotate_many  # noqa: E402
+from annotator.dask import annotate_many, read_many  # noqa: E402
 from annotator.errors import AnnotatorError, InputError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +163,13 @@ def test_sha256_option_reaches_the_workers(client, mixed_parts):
     ]
     assert [c.sha256 for c in bare.captures] == [None] * len(mixed_parts)
     assert_same(bare, hashed)
+
+
+def test_read_many_hashes_only_when_asked_like_read_flows(client, mixed_parts):
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in mixed_parts]
+    assert [c.sha256 for c in read_many(mixed_parts, client).captures] == [None] * len(digests)
+    asked = read_many(mixed_parts, client, sha256=True)
+    assert [c.sha256 for c in asked.captures] == digests
 
 
 def test_missing_file_is_one_line_error(client, mixed_parts, tmp_path):
