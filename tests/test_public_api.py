@@ -80,10 +80,11 @@ def test_errors_form_one_tree() -> None:
 
 
 def test_import_is_light() -> None:
-    """Heavy optional modules load lazily, never at ``import annotator``."""
+    """Heavy optional modules load lazily, never at ``import annotator``
+    (multiprocessing only when ``jobs`` asks for worker processes)."""
     code = (
         "import sys, annotator; "
-        "names = ('matplotlib', 'scapy', 'numba', 'dask', 'jinja2'); "
+        "names = ('matplotlib', 'scapy', 'numba', 'dask', 'jinja2', 'multiprocessing'); "
         "heavy = [m for m in names if m in sys.modules]; "
         "print(','.join(heavy))"
     )

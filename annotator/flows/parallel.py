@@ -23,10 +23,8 @@ in the parent, so starting one is cheap) and by spawn elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 from collections.abc import Callable, MutableSequence, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from annotator.capture.formats.reader import warm_kernels
@@ -36,6 +34,8 @@ from annotator.flows.part import read_part
 from annotator.flows.sources import CaptureSource
 
 if TYPE_CHECKING:  # pragma: no cover
+    from multiprocessing.context import BaseContext
+
     from annotator.registry import Registry
 
 #: Stored bytes of a set from which the parent loads the compiled walks before
@@ -74,7 +74,11 @@ def _read(index: int, source: CaptureSource, boundary: bool) -> FilePart:
     return read_part(source, worker.options, worker.registry, boundary=boundary, progress=progress)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> BaseContext:
+    # multiprocessing loads here, not with the module: a read in one process
+    # (the usual case) does not pay for it at start-up.
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -93,6 +97,8 @@ def read_parts_parallel(
     Files are handed out in ``order`` (their order in time, so the caller can
     merge them as they come), or largest first when the order is unknown.
     """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # see _context
+
     ctx = _context()
     counters = ctx.Array("q", 2 * len(sources), lock=False)
     sizes = [
