@@ -174,3 +174,12 @@ def test_other_stages_take_only_public_names(module: str) -> None:
         if name.startswith("_") and _place(target) != here and name != "__version__"
     ]
     assert not private, f"{module} uses private names of another stage: {private}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("annotator.flows")))
+def test_the_flow_stage_is_handed_its_fingerprinter(module: str) -> None:
+    """The flow stage runs whatever fingerprinter its options carry
+    (``ReadOptions.fingerprint``) and never imports the evidence stage, so the
+    two change and test apart."""
+    imported = {target for target, _ in imports_of(module)}
+    assert not {t for t in imported if t.startswith("annotator.evidence")}, imported
