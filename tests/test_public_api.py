@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import annotator
 from annotator.errors import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "AnnotateResult",
@@ -117,3 +122,24 @@ def test_sources_that_are_not_captures_raise_the_usage_error(source, says) -> No
     # Within the documented tree (AnnotatorError), never AttributeError or TypeError.
     with pytest.raises(UsageError, match=says):
         annotator.annotate(source)
+
+
+class _OtherPath(os.PathLike):
+    """A path type that is not pathlib's: ``os.fspath`` is all it offers."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+
+def test_any_path_like_is_read_as_a_path() -> None:
+    sample = str(ROOT / "samples" / "mixed.pcap")
+    by_text = annotator.annotate(sample)
+    by_path_like = annotator.annotate(_OtherPath(sample))
+    assert by_path_like.captures[0].name == sample
+    assert by_path_like.captures[0].sha256 == by_text.captures[0].sha256
+    pd.testing.assert_frame_equal(by_path_like.flows, by_text.flows)
+    pair = annotator.read_flows([_OtherPath(sample), _OtherPath(sample + ".gz")], jobs=2)
+    assert sorted(c.name for c in pair.captures) == [sample, sample + ".gz"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from annotator.capture.inputs import Inputs, expand_inputs
@@ -21,7 +20,7 @@ from annotator.errors import UsageError
 #: One capture file as the format readers open it: a path, ``"-"`` for
 #: standard input, or a binary file object (see
 #: :func:`annotator.capture.formats.open_capture`).
-CaptureSource = str | Path | BinaryIO
+CaptureSource = str | os.PathLike[str] | BinaryIO
 
 _USAGE = "read_flows: give a capture path, '-', a binary file or a list of them"
 

@@ -20,9 +20,9 @@ stream) and the reason; the records before it are all delivered.
 from __future__ import annotations
 
 import io
+import os
 import types
 from collections.abc import Iterator
-from pathlib import Path
 from sys import getrefcount
 from typing import BinaryIO
 
@@ -90,7 +90,7 @@ class CaptureReader:
 
     def __init__(
         self,
-        source: str | Path | BinaryIO,
+        source: str | os.PathLike[str] | BinaryIO,
         *,
         max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
         max_ratio: float | None = DEFAULT_MAX_RATIO,
@@ -331,7 +331,7 @@ class CaptureReader:
 
 
 def open_capture(
-    source: str | Path | BinaryIO,
+    source: str | os.PathLike[str] | BinaryIO,
     *,
     max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
     max_ratio: float | None = DEFAULT_MAX_RATIO,

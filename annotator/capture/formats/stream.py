@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -53,7 +54,7 @@ class ByteStream:
 
     def __init__(
         self,
-        source: str | Path | BinaryIO,
+        source: str | os.PathLike[str] | BinaryIO,
         *,
         max_decompressed: int | None = DEFAULT_MAX_DECOMPRESSED,
         max_ratio: float | None = DEFAULT_MAX_RATIO,
@@ -119,10 +120,16 @@ class ByteStream:
             fileobj.close()
 
 
-def _open_source(source: str | Path | BinaryIO) -> tuple[str, BinaryIO, int | None, bool, bool]:
-    """(name, file object, stored size, whether we own it, whether it is a regular file)."""
-    if isinstance(source, str | Path):
-        name = str(source)
+def _open_source(
+    source: str | os.PathLike[str] | BinaryIO,
+) -> tuple[str, BinaryIO, int | None, bool, bool]:
+    """(name, file object, stored size, whether we own it, whether it is a regular file).
+
+    Any ``os.PathLike`` is a path (``pathlib.Path`` and others alike); anything
+    else is taken as an open binary file.
+    """
+    if isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
         if name == "-":
             return "-", sys.stdin.buffer, None, False, False
         path = Path(source)
