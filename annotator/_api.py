@@ -136,16 +136,18 @@ def annotate(
 
     started = pd.Timestamp.now(tz="UTC")
     reg = as_registry(registry)
-    options = ReadOptions(
+    table = read_flows(
+        paths,
+        registry=reg,
         idle_timeout=idle_timeout,
         payload_c2s=payload_c2s,
         payload_s2c=payload_s2c,
+        progress=progress,
         bomb_guard=bomb_guard,
-        sha256=sha256,
-        fingerprint=fingerprint_payloads,
+        fingerprint=fingerprint_payloads,  # evidence as each flow's first bytes complete
         jobs=jobs,
+        sha256=sha256,
     )
-    table = read_flow_table(paths, options, registry=reg, progress=progress)
     return assemble(table, reg, started)
 
 
